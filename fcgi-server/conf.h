@@ -1,0 +1,97 @@
+/* fs_conf: the kvm-fpm configuration file, [global] and [tenant:HOST]. */
+#ifndef FS_CONF_H
+#define FS_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kc.h"
+/* fs_parse_listen reads the listen strings below. */
+#include "values.h"
+
+/* A list of strings; the config owns them. */
+struct fs_conf_list {
+	char **v;
+	size_t n;
+};
+
+struct fs_tenant_conf {
+	char *name;                  /* normalised primary hostname */
+	struct fs_conf_list aliases; /* normalised hostnames */
+	char *program;               /* static ELF path, as written */
+	char *key;                   /* upload/debug key; NULL: refused */
+	struct kc_limits limits;
+	bool allow_debug, debug_on_fault;
+	bool debug_counts_time; /* a paused VM counts to max_request_time */
+	uint64_t debug_wait_ns;
+	unsigned line; /* where the section starts; 0 when not from a file */
+};
+
+struct fs_conf {
+	char *path;   /* the file loaded; NULL for defaults */
+	char *listen; /* unix socket path, "1.2.3.4:port" or "[v6]:port" */
+	unsigned listen_mode;
+	char *listen_owner, *listen_group; /* NULL: left as created */
+	char *scgi_listen;                 /* NULL: no SCGI listener */
+	unsigned workers;
+	uint64_t max_requests; /* per worker; 0: never recycle */
+	unsigned max_vms;      /* resident VMs per worker */
+	char *program_dir, *status_path, *ping_path;
+	struct fs_conf_list status_allow; /* canonical IP addresses */
+	char *log;                        /* NULL: stderr */
+	int log_level;                    /* LOG_ERR..LOG_DEBUG (syslog.h) */
+	char *access_log;                 /* NULL: off */
+	unsigned debug_port;              /* 0: no GDB listener */
+	uint64_t upload_max_size;
+	struct fs_tenant_conf *tenants;
+	size_t tenant_count;
+};
+
+/* Fill c with the defaults (no tenants).  0, or -ENOMEM (c is freed). */
+int fs_conf_init(struct fs_conf *c);
+
+/*
+ * Load the ini file at path into c (which need not be initialised), and
+ * validate it.  0, or a negative errno with "file:line: [section] key:
+ * reason" in err; on failure c holds nothing to free.
+ */
+int fs_conf_load(const char *path, struct fs_conf *c, char *err, size_t errlen);
+
+/* Free everything c owns and zero it. */
+void fs_conf_free(struct fs_conf *c);
+
+/*
+ * Print c as an ini file that fs_conf_load reads back to the same config
+ * (`kvm-fpm -T`).  Note that it includes tenant keys.
+ */
+void fs_conf_print(const struct fs_conf *c, FILE *out);
+
+/* Fill t with the tenant defaults (limits from kc_limits_default()). */
+void fs_conf_tenant_init(struct fs_tenant_conf *t);
+
+/* Free what t owns and zero it (fs_conf_free does this for its tenants). */
+void fs_conf_tenant_free(struct fs_tenant_conf *t);
+
+/*
+ * Set one tenant key by its ini name, e.g. ("max_request_time", "0.2"),
+ * for `kvm-fpm run --max_request_time=0.2`.  "aliases" appends.  0, or
+ * -EINVAL/-ERANGE/-ENOMEM with "key: reason" in err.
+ */
+int fs_conf_tenant_set(struct fs_tenant_conf *t, const char *key,
+                       const char *value, char *err, size_t errlen);
+
+/*
+ * Check a tenant on its own: program set, aliases distinct, limits
+ * consistent (kc_limits_check).  fs_conf_load does this for every tenant.
+ * 0, or -EINVAL with "key: reason" in err.
+ */
+int fs_conf_tenant_check(const struct fs_tenant_conf *t, char *err,
+                         size_t errlen);
+
+/* The tenant whose name or alias is host (already normalised), or NULL. */
+const struct fs_tenant_conf *fs_conf_find_tenant(const struct fs_conf *c,
+                                                 const char *host);
+
+#endif

@@ -1,0 +1,55 @@
+/* The one checked translation from guest addresses to host pointers. */
+#include <string.h>
+
+#include "kc_internal.h"
+
+void *kc_gmem(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
+	      uint64_t len, int flags)
+{
+	uint64_t need = KC_PTE_P | KC_PTE_U, end = gva + len, page;
+
+	if (flags & KC_GMEM_WRITE)
+		need |= KC_PTE_W;
+	if (end < gva || end > lay->mem_size)
+		return NULL;
+	for (page = gva & KC_PAGE_MASK; page < end; page += KC_PAGE_SIZE) {
+		uint64_t *pde, *pte = kc_pt_lookup(mem, lay, page, &pde);
+
+		if (pte == NULL || (*pte & need) != need)
+			return NULL;
+		if (flags & KC_GMEM_WRITE) {
+			/* The host's write must be undone by the reset
+			 * like the guest's own: mark it where the reset
+			 * looks (dirty PTE, accessed PDE). */
+			*pte |= KC_PTE_D;
+			*pde |= KC_PTE_A;
+		}
+	}
+	return mem + gva;
+}
+
+const char *kc_gmem_str(uint8_t *mem, const struct kc_layout *lay,
+			uint64_t gva, size_t max, size_t *len)
+{
+	uint64_t pos = gva;
+
+	while (pos - gva <= max) {
+		uint64_t chunk = KC_PAGE_SIZE - (pos & (KC_PAGE_SIZE - 1));
+		const char *p = kc_gmem(mem, lay, pos, chunk, 0), *nul;
+
+		if (p == NULL)
+			return NULL;
+		nul = memchr(p, 0, chunk);
+		if (nul) {
+			size_t n = (size_t)(pos - gva) + (size_t)(nul - p);
+
+			if (n > max)
+				return NULL;
+			if (len)
+				*len = n;
+			return (const char *)mem + gva;
+		}
+		pos += chunk;
+	}
+	return NULL;
+}

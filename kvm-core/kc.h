@@ -1,0 +1,143 @@
+/* kvm-core: load a tenant program into a KVM guest, snapshot it after
+ * main(), and serve requests from that snapshot.  The only header callers
+ * need; it knows nothing of FastCGI. */
+#ifndef KC_H
+#define KC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Per-tenant limits.  kc_limits_default() gives the documented defaults. */
+struct kc_limits {
+	uint64_t max_memory;         /* guest address space, bytes */
+	uint64_t max_request_memory; /* a request's allocations, bytes */
+	uint64_t max_response_size;  /* body + headers, bytes */
+	uint64_t max_body_size;      /* request body handed to the guest */
+	uint64_t stack_size;         /* the guest's stack, bytes */
+	uint64_t max_request_time_ns;
+	uint64_t max_boot_time_ns;
+};
+
+void kc_limits_default(struct kc_limits *l);
+
+/* Check limits for consistency; 0, or -EINVAL with a reason in err. */
+int kc_limits_check(const struct kc_limits *l, char *err, size_t errlen);
+
+/* How a request (or boot) ended. */
+enum kc_status {
+	KC_OK = 0,          /* the guest answered */
+	KC_ERR_FAULT,       /* CPU exception, triple fault, bad exit */
+	KC_ERR_TIMEOUT,     /* over max_request_time / max_boot_time */
+	KC_ERR_OOM,         /* over max_request_memory or max_memory */
+	KC_ERR_BAD_POINTER, /* a guest pointer handed to the host was bad */
+	KC_ERR_EXIT,        /* the program called exit() */
+	KC_ERR_NO_RESPONSE, /* my_backend returned without answering */
+	KC_ERR_TOO_LARGE,   /* response over max_response_size */
+	KC_ERR_BAD_RESPONSE, /* invalid status, content type or header */
+	KC_ERR_INTERNAL,    /* KVM failed; the VM was rebuilt or is gone */
+	KC_STATUS_MAX
+};
+
+/* A short stable name for a status: "fault", "timeout", ... */
+const char *kc_status_name(enum kc_status s);
+
+struct kc_str {
+	const char *ptr;
+	size_t len;
+};
+
+struct kc_header {
+	struct kc_str name; /* lower case, '-' separated */
+	struct kc_str value;
+};
+
+/* A request as the host hands it to the guest.  Copied into the guest. */
+struct kc_request {
+	struct kc_str method, uri, query, remote_addr;
+	const struct kc_header *headers;
+	size_t header_count;
+	const void *body;
+	size_t body_len;
+};
+
+/*
+ * The outcome of a request.  On KC_OK the strings point into guest memory
+ * and stay valid until kc_vm_reset(); headers are validated
+ * "Name: value\r\n" lines.  Otherwise error holds a one-line reason for the
+ * log (kind, RIP and symbol).
+ */
+struct kc_result {
+	enum kc_status status;
+	int http_status;
+	struct kc_str content_type;
+	struct kc_str headers;
+	struct kc_str body;
+	char error[256];
+};
+
+/* Where a guest's stdout/stderr lines and the monitor's notes go. */
+typedef void kc_output_fn(void *ctx, int fd, const char *buf, size_t len);
+
+/*
+ * Open /dev/kvm and check the capabilities kvm-core needs.  Call once per
+ * process before anything else; children of fork() may share the result.
+ * 0, or a negative errno with a reason in err.
+ */
+int kc_init(char *err, size_t errlen);
+
+/*
+ * A tenant program after main(): the snapshot every request starts from.
+ * Images are reference-counted and may be created before fork(); children
+ * build their own VMs on them.
+ */
+struct kc_image;
+struct kc_vm;
+
+/*
+ * Validate the ELF in elf[0..len), load it, run its main() under
+ * max_boot_time and take the snapshot.  On success *image holds a new
+ * reference; when vm is not NULL the VM that booted is kept and returned,
+ * ready for requests (saves creating another).  On failure returns a
+ * negative errno or a kc_status (> 0), with the reason in err.
+ */
+int kc_image_boot(const void *elf, size_t len, const struct kc_limits *lim,
+		  kc_output_fn *out, void *out_ctx, struct kc_image **image,
+		  struct kc_vm **vm, char *err, size_t errlen);
+
+void kc_image_get(struct kc_image *img);
+void kc_image_put(struct kc_image *img);
+const struct kc_limits *kc_image_limits(const struct kc_image *img);
+
+/* Bytes of guest memory the snapshot holds (the program's own pages). */
+uint64_t kc_image_snapshot_bytes(const struct kc_image *img);
+
+/* Create a VM serving img (takes its own reference).  0 or -errno. */
+int kc_vm_create(struct kc_image *img, kc_output_fn *out, void *out_ctx,
+		 struct kc_vm **vm, char *err, size_t errlen);
+void kc_vm_destroy(struct kc_vm *vm);
+struct kc_image *kc_vm_image(const struct kc_vm *vm);
+
+/*
+ * Run one request from the snapshot.  Always fills *res; returns its
+ * status.  Call kc_vm_reset() once the response has been sent.
+ */
+enum kc_status kc_vm_request(struct kc_vm *vm, const struct kc_request *req,
+			     struct kc_result *res);
+
+/*
+ * Return the VM to the snapshot: restore the pages the request dirtied.
+ * 0, or a negative errno when the VM is unusable and must be destroyed.
+ */
+int kc_vm_reset(struct kc_vm *vm);
+
+/* Counters for status pages and benchmarks. */
+struct kc_vm_stats {
+	uint64_t requests;
+	uint64_t exits;          /* KVM_RUN returns */
+	uint64_t pages_restored; /* copied back from the snapshot */
+	uint64_t pages_zeroed;   /* beyond the snapshot, cleared */
+	uint64_t rebuilds;       /* vCPU state rebuilt after a bad exit */
+};
+void kc_vm_stats(const struct kc_vm *vm, struct kc_vm_stats *st);
+
+#endif

@@ -1,0 +1,339 @@
+/* The KVM side of a guest: /dev/kvm, VM and vCPU setup, and the timer
+ * that bounds how long a guest may run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kc_internal.h"
+
+#define MSR_STAR         0xc0000081
+#define MSR_LSTAR        0xc0000082
+#define MSR_CSTAR        0xc0000083
+#define MSR_SYSCALL_MASK 0xc0000084
+#define RFLAGS_CLEARED_ON_SYSCALL 0x47700 /* TF IF DF IOPL NT AC */
+#define CR4_SMEP (1u << 20)
+#define TIMER_SIGNAL (SIGRTMIN + 1)
+
+static int kvm_fd = -1;
+static int run_mmap_size;
+static struct kvm_cpuid2 *cpuid;
+static bool have_smep;
+
+int kc_init(char *err, size_t errlen)
+{
+	int r, n;
+
+	if (kvm_fd >= 0)
+		return 0;
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm_fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open /dev/kvm: %s", strerror(-r));
+		return r;
+	}
+	if (ioctl(kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		snprintf(err, errlen, "unsupported KVM API version");
+		goto fail;
+	}
+	r = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	if (r <= 0 || !(r & KVM_SYNC_X86_REGS) ||
+	    ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
+		snprintf(err, errlen,
+			 "KVM lacks KVM_CAP_SYNC_REGS or KVM_CAP_IMMEDIATE_EXIT");
+		goto fail;
+	}
+	run_mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	for (n = 64; n <= 4096; n *= 2) {
+		free(cpuid);
+		cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
+		if (cpuid == NULL)
+			break;
+		cpuid->nent = (uint32_t)n;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
+			break;
+		if (errno != E2BIG) {
+			n = 8192;
+			break;
+		}
+	}
+	if (cpuid == NULL || n > 4096 || run_mmap_size <= 0) {
+		snprintf(err, errlen, "cannot read KVM's supported CPUID");
+		goto fail;
+	}
+	for (n = 0; n < (int)cpuid->nent; n++)
+		if (cpuid->entries[n].function == 7 &&
+		    cpuid->entries[n].index == 0)
+			have_smep = cpuid->entries[n].ebx & (1u << 7);
+	return 0;
+fail:
+	close(kvm_fd);
+	kvm_fd = -1;
+	return -ENODEV;
+}
+
+static int set_msrs(int vcpu_fd)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[4];
+	} m;
+	uint64_t star = ((uint64_t)(KC_SEL_KDATA | 3) << 48) |
+			((uint64_t)KC_SEL_KCODE << 32);
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 4;
+	m.e[0].index = MSR_STAR;
+	m.e[0].data = star;
+	m.e[1].index = MSR_LSTAR;
+	m.e[1].data = KC_STUBS_ADDR + KC_STUB_SYSCALL;
+	m.e[2].index = MSR_CSTAR;
+	m.e[2].data = 0;
+	m.e[3].index = MSR_SYSCALL_MASK;
+	m.e[3].data = RFLAGS_CLEARED_ON_SYSCALL;
+	return ioctl(vcpu_fd, KVM_SET_MSRS, &m) == 4 ? 0 : -EIO;
+}
+
+int kc_vm_set_memory(struct kc_vm *vm, uint8_t *mem)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = 0,
+		.userspace_addr = (uintptr_t)mem,
+	};
+
+	/* A slot's backing cannot change in place: delete, then add. */
+	if (vm->mem && ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region))
+		return -errno;
+	region.memory_size = vm->img->lay.mem_size;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region))
+		return -errno;
+	vm->mem = mem;
+	return 0;
+}
+
+int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
+		   size_t errlen)
+{
+	struct kvm_sregs s = *sregs;
+	uint8_t *mem = vm->mem;
+	const char *what;
+	void *run;
+
+	vm->vcpu_fd = -1;
+	vm->mem = NULL;
+	what = "KVM_CREATE_VM";
+	vm->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		goto fail;
+	what = "KVM_SET_USER_MEMORY_REGION";
+	if (kc_vm_set_memory(vm, mem))
+		goto fail;
+	what = "KVM_CREATE_VCPU";
+	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu_fd < 0)
+		goto fail;
+	what = "mmap(kvm_run)";
+	run = mmap(NULL, (size_t)run_mmap_size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, vm->vcpu_fd, 0);
+	if (run == MAP_FAILED)
+		goto fail;
+	vm->run = run;
+	what = "KVM_SET_CPUID2";
+	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid))
+		goto fail;
+	if (have_smep)
+		s.cr4 |= CR4_SMEP; /* ring 0 never runs tenant pages */
+	what = "KVM_SET_SREGS";
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s))
+		goto fail;
+	what = "KVM_SET_MSRS";
+	if (set_msrs(vm->vcpu_fd))
+		goto fail;
+	vm->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s failed: %s", what, strerror(errno));
+	vm->mem = mem;
+	kc_vm_close_kvm(vm);
+	return -EIO;
+}
+
+void kc_vm_close_kvm(struct kc_vm *vm)
+{
+	if (vm->run)
+		munmap(vm->run, (size_t)run_mmap_size);
+	if (vm->vcpu_fd >= 0)
+		close(vm->vcpu_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	vm->run = NULL;
+	vm->vcpu_fd = vm->vm_fd = -1;
+}
+
+/*
+ * One POSIX timer per process, aimed at the thread that runs guests.  Its
+ * signal interrupts KVM_RUN; immediate_exit covers a signal that lands
+ * just before KVM_RUN is entered.
+ */
+static timer_t run_timer;
+static pid_t timer_owner;
+static volatile sig_atomic_t timer_fired;
+static struct kvm_run *volatile timer_run;
+
+static void on_timer(int sig)
+{
+	struct kvm_run *run = timer_run;
+
+	(void)sig;
+	timer_fired = 1;
+	if (run)
+		run->immediate_exit = 1;
+}
+
+static int timer_setup(void)
+{
+	struct sigaction sa;
+	struct sigevent sev;
+
+	if (timer_owner == getpid())
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_timer; /* no SA_RESTART: KVM_RUN must return */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(TIMER_SIGNAL, &sa, NULL))
+		return -errno;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = TIMER_SIGNAL;
+	sev._sigev_un._tid = gettid();
+	if (timer_create(CLOCK_MONOTONIC, &sev, &run_timer))
+		return -errno;
+	timer_owner = getpid();
+	return 0;
+}
+
+static int timer_arm(struct kvm_run *run, uint64_t ns)
+{
+	struct itimerspec its = {
+		.it_value = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)},
+	};
+	int r = timer_setup();
+
+	if (r)
+		return r;
+	timer_fired = 0;
+	run->immediate_exit = 0;
+	timer_run = run;
+	return timer_settime(run_timer, 0, &its, NULL) ? -errno : 0;
+}
+
+static void timer_disarm(struct kvm_run *run)
+{
+	struct itimerspec off;
+
+	memset(&off, 0, sizeof(off));
+	timer_settime(run_timer, 0, &off, NULL);
+	/* A signal still pending was delivered on return from the call
+	 * above; from here on nothing touches this run. */
+	timer_run = NULL;
+	run->immediate_exit = 0;
+}
+
+/* KC_RESUME, or the status that ends the run. */
+static int handle_exit(struct kc_vm *vm)
+{
+	struct kvm_run *run = vm->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		if (run->io.direction == KVM_EXIT_IO_OUT &&
+		    run->io.port == KC_PORT_SYSCALL)
+			return kc_sys_handle(vm);
+		if (run->io.port >= KC_PORT_EXC && run->io.port < KC_PORT_EXC + 32)
+			return kc_vm_fault(vm, run->io.port - KC_PORT_EXC);
+		return kc_vm_fault(vm, 13);
+	case KVM_EXIT_SHUTDOWN:
+		vm->broken = true;
+		return kc_vm_fail(vm, KC_ERR_FAULT, "triple fault at RIP 0x%llx",
+				  (unsigned long long)run->s.regs.regs.rip);
+	case KVM_EXIT_MMIO:
+		return kc_vm_fail(vm, KC_ERR_FAULT,
+				  "access to unbacked memory at 0x%llx",
+				  (unsigned long long)run->mmio.phys_addr);
+	case KVM_EXIT_HLT:
+		return kc_vm_fail(vm, KC_ERR_FAULT, "halted");
+	case KVM_EXIT_INTERNAL_ERROR:
+		vm->broken = true;
+		return kc_vm_fail(vm, KC_ERR_INTERNAL,
+				  "KVM internal error %u at RIP 0x%llx",
+				  run->internal.suberror,
+				  (unsigned long long)run->s.regs.regs.rip);
+	default:
+		vm->broken = true;
+		return kc_vm_fail(vm, KC_ERR_INTERNAL, "unexpected VM exit %u",
+				  run->exit_reason);
+	}
+}
+
+enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns)
+{
+	int r, st;
+
+	r = timer_arm(vm->run, limit_ns);
+	if (r)
+		return kc_vm_fail(vm, KC_ERR_INTERNAL, "timer: %s", strerror(-r));
+	vm->dirty = true;
+	for (;;) {
+		r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+		vm->stats.exits++;
+		if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
+			if (!timer_fired) {
+				vm->run->immediate_exit = 0;
+				continue;
+			}
+			vm->sregs_dirty = true; /* stopped anywhere */
+			st = kc_vm_fail(vm, KC_ERR_TIMEOUT,
+					"timed out after %.3fs at RIP 0x%llx",
+					(double)limit_ns / 1e9,
+					(unsigned long long)vm->run->s.regs.regs.rip);
+			break;
+		}
+		if (r < 0) {
+			vm->broken = true;
+			st = kc_vm_fail(vm, KC_ERR_INTERNAL, "KVM_RUN: %s",
+					strerror(errno));
+			break;
+		}
+		st = handle_exit(vm);
+		if (st != KC_RESUME)
+			break;
+	}
+	timer_disarm(vm->run);
+	return (enum kc_status)st;
+}
+
+void kc_vm_enter_user(struct kc_vm *vm, uint64_t rip, uint64_t rsp,
+		      uint64_t rdi)
+{
+	struct kvm_regs *r = &vm->run->s.regs.regs;
+
+	memset(r, 0, sizeof(*r));
+	/* Every exit leaves the vCPU in ring 0 (a timeout's reset reloads
+	 * it): enter through the ring-0 stub. */
+	r->rip = KC_STUBS_ADDR + KC_STUB_ENTRY;
+	r->rsp = KC_IST_TOP;
+	r->rflags = 0x2;
+	r->rcx = rip;     /* sysret target */
+	r->r11 = 0x202;   /* user rflags: IF, IOPL 0 */
+	r->r12 = rsp;
+	r->rdi = rdi;
+	vm->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+}

@@ -1,0 +1,276 @@
+/* Request VMs: created on an image, one request at a time, faults
+ * described for the log. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "kc_internal.h"
+
+static const char *const status_names[KC_STATUS_MAX] = {
+	[KC_OK] = "ok",
+	[KC_ERR_FAULT] = "fault",
+	[KC_ERR_TIMEOUT] = "timeout",
+	[KC_ERR_OOM] = "out of memory",
+	[KC_ERR_BAD_POINTER] = "bad pointer",
+	[KC_ERR_EXIT] = "exit",
+	[KC_ERR_NO_RESPONSE] = "no response",
+	[KC_ERR_TOO_LARGE] = "too large",
+	[KC_ERR_BAD_RESPONSE] = "bad response",
+	[KC_ERR_INTERNAL] = "internal error",
+};
+
+const char *kc_status_name(enum kc_status s)
+{
+	return (unsigned)s < KC_STATUS_MAX ? status_names[s] : "?";
+}
+
+enum kc_status kc_vm_fail(struct kc_vm *vm, enum kc_status status,
+			  const char *fmt, ...)
+{
+	va_list ap;
+
+	vm->res->status = status;
+	va_start(ap, fmt);
+	vsnprintf(vm->res->error, sizeof(vm->res->error), fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+static const char *const vector_names[32] = {
+	[0] = "divide error",
+	[1] = "debug exception",
+	[3] = "breakpoint",
+	[4] = "overflow",
+	[5] = "bound range exceeded",
+	[6] = "invalid opcode",
+	[7] = "device not available",
+	[8] = "double fault",
+	[10] = "invalid TSS",
+	[11] = "segment not present",
+	[12] = "stack-segment fault",
+	[13] = "general protection fault",
+	[14] = "page fault",
+	[16] = "x87 floating-point error",
+	[17] = "alignment check",
+	[18] = "machine check",
+	[19] = "SIMD floating-point error",
+	[21] = "control-protection fault",
+};
+
+#define VECTORS_WITH_ERROR_CODE 0x60227d00u /* 8 10-14 17 21 29 30 */
+
+static void describe_page_fault(struct kc_vm *vm, uint64_t err, char *buf,
+				size_t len)
+{
+	const struct kc_layout *lay = &vm->img->lay;
+	struct kvm_sregs s;
+	uint64_t cr2 = 0;
+	const char *access = err & 16 ? "executing" : err & 2 ? "writing" :
+							       "reading";
+
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) == 0)
+		cr2 = s.cr2;
+	if (cr2 < lay->stack_bottom && cr2 >= lay->stack_bottom - KC_STACK_GUARD)
+		snprintf(buf, len, "stack overflow (%s 0x%llx)", access,
+			 (unsigned long long)cr2);
+	else
+		snprintf(buf, len, "page fault %s %s 0x%llx (error 0x%llx)",
+			 err & 1 ? "(protection)" : "(not mapped)", access,
+			 (unsigned long long)cr2, (unsigned long long)err);
+}
+
+enum kc_status kc_vm_fault(struct kc_vm *vm, unsigned vector)
+{
+	uint64_t rsp = vm->run->s.regs.regs.rsp, frame[6], err = 0, rip;
+	bool has_err = VECTORS_WITH_ERROR_CODE & (1u << vector);
+	size_t frame_size = (has_err ? 6 : 5) * sizeof(uint64_t);
+	char what[96], sym[96];
+	const char *name = vector_names[vector];
+
+	/* The exception frame is on the IST stack, which the host owns. */
+	if (rsp < KC_IST_BASE || rsp > KC_IST_TOP - frame_size)
+		return kc_vm_fail(vm, KC_ERR_FAULT,
+				  "exception %u with a bad stack", vector);
+	memcpy(frame, vm->mem + rsp, frame_size);
+	if (has_err)
+		err = frame[0];
+	rip = frame[has_err ? 1 : 0];
+	if (vector == 14)
+		describe_page_fault(vm, err, what, sizeof(what));
+	else
+		snprintf(what, sizeof(what), "%s", name ? name : "exception");
+	if (vector == 13 && err)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what),
+			 " (selector 0x%llx)", (unsigned long long)err);
+	kc_symtab_describe(&vm->img->syms, rip, sym, sizeof(sym));
+	return kc_vm_fail(vm, KC_ERR_FAULT, "%s at RIP 0x%llx%s%s%s%s", what,
+			  (unsigned long long)rip, sym[0] ? " <" : "", sym,
+			  sym[0] ? ">" : "",
+			  (frame[has_err ? 2 : 1] & 3) ? "" : " (in ring 0)");
+}
+
+uint64_t kc_vm_charged(const struct kc_vm *vm)
+{
+	const struct kc_alloc *snap = &vm->img->alloc, *now = &vm->alloc;
+
+	return (snap->mmap_min - now->mmap_min) +
+	       (now->brk_high - snap->brk_high);
+}
+
+int kc_vm_create(struct kc_image *img, kc_output_fn *out, void *out_ctx,
+		 struct kc_vm **vmp, char *err, size_t errlen)
+{
+	struct kc_vm *vm = calloc(1, sizeof(*vm));
+	void *mem;
+	int r;
+
+	if (vm == NULL)
+		return -ENOMEM;
+	mem = mmap(NULL, img->lay.mem_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_NORESERVE, img->memfd, 0);
+	if (mem == MAP_FAILED) {
+		r = -errno;
+		snprintf(err, errlen, "mmap guest memory: %s", strerror(-r));
+		free(vm);
+		return r;
+	}
+	vm->img = img;
+	vm->mem = mem;
+	vm->out = out;
+	vm->out_ctx = out_ctx;
+	vm->alloc = img->alloc;
+	r = kc_vm_init_restore(vm);
+	if (r == 0)
+		r = kc_vm_open_kvm(vm, &img->sregs, err, errlen);
+	if (r) {
+		munmap(mem, img->lay.mem_size);
+		free(vm->restore.bits);
+		free(vm);
+		return r;
+	}
+	kc_image_get(img);
+	*vmp = vm;
+	return 0;
+}
+
+void kc_vm_destroy(struct kc_vm *vm)
+{
+	if (vm == NULL)
+		return;
+	kc_vm_close_kvm(vm);
+	if (vm->mem)
+		munmap(vm->mem, vm->img->lay.mem_size);
+	kc_image_put(vm->img);
+	free(vm->restore.bits);
+	free(vm->restore.pages);
+	free(vm);
+}
+
+int kc_vm_init_restore(struct kc_vm *vm)
+{
+	vm->restore.bits = calloc(vm->img->lay.mem_size / KC_PAGE_SIZE / 64, 8);
+	return vm->restore.bits ? 0 : -ENOMEM;
+}
+
+struct kc_image *kc_vm_image(const struct kc_vm *vm)
+{
+	return vm->img;
+}
+
+void kc_vm_stats(const struct kc_vm *vm, struct kc_vm_stats *st)
+{
+	*st = vm->stats;
+}
+
+/* Copies request data into the guest's read-only request area. */
+struct req_writer {
+	uint8_t *base;
+	uint64_t gbase, used, size;
+};
+
+static uint64_t put(struct req_writer *w, const void *p, size_t n,
+		    bool nul)
+{
+	uint64_t at = (w->used + 7) & ~7ULL, need = n + (nul ? 1 : 0);
+
+	if (at > w->size || need > w->size - at)
+		return 0;
+	if (p != NULL && n) /* NULL reserves room filled in later */
+		memcpy(w->base + at, p, n);
+	if (nul)
+		w->base[at + n] = 0;
+	w->used = at + need;
+	return w->gbase + at;
+}
+
+static bool put_str(struct req_writer *w, struct kfpm_str *dst,
+		    const struct kc_str *src)
+{
+	dst->len = src->len;
+	dst->ptr = put(w, src->ptr ? src->ptr : "", src->len, true);
+	return dst->ptr != 0;
+}
+
+static bool write_request(struct kc_vm *vm, const struct kc_request *req)
+{
+	const struct kc_layout *lay = &vm->img->lay;
+	struct req_writer w = {vm->mem + lay->req_base, lay->req_base, 0,
+			       lay->req_size};
+	struct kfpm_request r, *rp;
+	struct kfpm_header *h;
+	size_t i;
+	bool ok;
+
+	memset(&r, 0, sizeof(r));
+	r.abi_version = KFPM_ABI_VERSION;
+	r.header_count = (uint32_t)req->header_count;
+	ok = put(&w, &r, sizeof(r), false) != 0 &&
+	     req->header_count < UINT32_MAX / sizeof(*h);
+	r.headers = ok ? put(&w, NULL, req->header_count * sizeof(*h), false) :
+			 0;
+	ok = ok && r.headers && put_str(&w, &r.method, &req->method) &&
+	     put_str(&w, &r.uri, &req->uri) &&
+	     put_str(&w, &r.query, &req->query) &&
+	     put_str(&w, &r.remote_addr, &req->remote_addr);
+	if (ok && req->body_len) {
+		struct kc_str body = {req->body, req->body_len};
+
+		ok = put_str(&w, &r.body, &body);
+	}
+	h = (struct kfpm_header *)(vm->mem + r.headers);
+	for (i = 0; ok && i < req->header_count; i++)
+		ok = put_str(&w, &h[i].name, &req->headers[i].name) &&
+		     put_str(&w, &h[i].value, &req->headers[i].value);
+	rp = (struct kfpm_request *)(vm->mem + lay->req_base);
+	if (ok)
+		*rp = r;
+	vm->req_used = w.used;
+	return ok;
+}
+
+enum kc_status kc_vm_request(struct kc_vm *vm, const struct kc_request *req,
+			     struct kc_result *res)
+{
+	memset(res, 0, offsetof(struct kc_result, error));
+	res->error[0] = 0;
+	vm->res = res;
+	if (vm->dirty && kc_vm_reset(vm))
+		return kc_vm_fail(vm, KC_ERR_INTERNAL, "VM reset failed");
+	vm->stats.requests++;
+	if (!write_request(vm, req)) {
+		vm->dirty = true;
+		return kc_vm_fail(vm, KC_ERR_TOO_LARGE,
+				  "request of %zu header(s) and %zu body bytes "
+				  "does not fit the request area (%lluK)",
+				  req->header_count, req->body_len,
+				  (unsigned long long)(vm->img->lay.req_size >>
+						       10));
+	}
+	kc_vm_enter_user(vm, vm->img->entry, vm->img->user_rsp,
+			 vm->img->lay.req_base);
+	return kc_vm_run(vm, vm->img->lim.max_request_time_ns);
+}

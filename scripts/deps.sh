@@ -1,0 +1,31 @@
+#!/bin/sh
+# Install the Debian packages kvm-fpm needs to build, test and run, and say
+# which ones were missing. Idempotent: does nothing when all are present.
+set -eu
+
+PKGS="build-essential pkg-config libfcgi-dev libfcgi-bin linux-libc-dev \
+libelf-dev libinih-dev libcriterion-dev musl-tools file \
+nginx varnish hitch spawn-fcgi openssl curl gdb wrk python3"
+[ "${KVM_FPM_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS php-fpm fcgiwrap"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing missing packages:$missing"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# Debian's packages start their services on install; we run our own copies.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+	$SUDO chmod +x /usr/sbin/policy-rc.d
+	trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "deps: done"

@@ -1,0 +1,84 @@
+/* Guest test helpers: the programs run through kvm-core as the server
+ * runs them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guest.h"
+#include "program.h"
+
+void guest_require_kvm(void)
+{
+	char err[256];
+	const char *ci = getenv("CI");
+
+	if (kc_init(err, sizeof(err)) == 0)
+		return;
+	if (ci && strcmp(ci, "true") == 0)
+		cr_assert_fail("KVM is required under CI: %s", err);
+	cr_skip_test("no KVM here: %s", err);
+}
+
+void guest_boot(struct guest *g, const char *path, const struct kc_limits *lim)
+{
+	struct fs_program prog;
+	struct kc_limits def;
+
+	guest_require_kvm();
+	memset(g, 0, sizeof(*g));
+	if (lim == NULL) {
+		kc_limits_default(&def);
+		lim = &def;
+	}
+	g->boot = fs_program_boot(path, lim, NULL, NULL, &prog, &g->img,
+				  &g->vm, g->err, sizeof(g->err));
+	if (g->boot == 0)
+		fs_program_free(&prog);
+}
+
+enum kc_status guest_get(struct guest *g, const char *url)
+{
+	const char *q = strchr(url, '?');
+	struct kc_request req = {
+		.method = {"GET", 3},
+		.uri = {url, strlen(url)},
+		.query = {q ? q + 1 : "", q ? strlen(q + 1) : 0},
+		.remote_addr = {"127.0.0.1", 9},
+	};
+
+	cr_assert_eq(g->boot, 0, "boot failed: %s", g->err);
+	return kc_vm_request(g->vm, &req, &g->res);
+}
+
+const char *guest_body(struct guest *g)
+{
+	static char buf[1 << 16];
+	size_t n = g->res.body.len < sizeof(buf) - 1 ? g->res.body.len :
+						       sizeof(buf) - 1;
+
+	memcpy(buf, g->res.body.ptr, n);
+	buf[n] = 0;
+	return buf;
+}
+
+void guest_free(struct guest *g)
+{
+	if (g->vm)
+		kc_vm_destroy(g->vm);
+	if (g->img)
+		kc_image_put(g->img);
+	memset(g, 0, sizeof(*g));
+}
+
+long guest_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, rss = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * 4;
+}

@@ -1,0 +1,35 @@
+/* Helpers for guest tests: boot a program, run requests, skip without
+ * /dev/kvm (a failure when CI=true). */
+#ifndef TEST_GUEST_H
+#define TEST_GUEST_H
+
+#include <criterion/criterion.h>
+
+#include "kc.h"
+
+struct guest {
+	struct kc_image *img;
+	struct kc_vm *vm;
+	struct kc_result res;
+	char err[512];
+	int boot;
+};
+
+/* Skip (or fail under CI) when KVM cannot be used. */
+void guest_require_kvm(void);
+
+/* Boot path with lim (NULL: defaults); g->boot holds the result. */
+void guest_boot(struct guest *g, const char *path, const struct kc_limits *lim);
+
+/* One GET of url; returns the status, g->res holds the result. */
+enum kc_status guest_get(struct guest *g, const char *url);
+
+/* The body of the last result as a NUL-terminated copy (static buffer). */
+const char *guest_body(struct guest *g);
+
+void guest_free(struct guest *g);
+
+/* Resident set size of this process, in KiB. */
+long guest_rss_kib(void);
+
+#endif

@@ -1,0 +1,139 @@
+/* Well-behaved tenants: the examples and the contract they rely on. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "guest.h"
+
+#define P(name) "build/programs/" name
+
+Test(examples, hello)
+{
+	struct guest g;
+
+	guest_boot(&g, "tenant-sdk/examples/hello", NULL);
+	cr_assert_eq(guest_get(&g, "/a<b"), KC_OK, "%s", g.res.error);
+	cr_assert_eq(g.res.http_status, 200);
+	cr_assert(strstr(guest_body(&g), "Hello from kvm-fpm"));
+	cr_assert(strstr(guest_body(&g), "/a&lt;b"));
+	cr_assert_eq(g.res.headers.len,
+		     strlen("Cache-Control: public, max-age=60\r\n"));
+	guest_free(&g);
+}
+
+Test(examples, counter_sees_snapshot_every_time)
+{
+	struct guest g;
+	int i;
+
+	guest_boot(&g, "tenant-sdk/examples/counter", NULL);
+	for (i = 0; i < 50; i++) {
+		cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+		cr_assert_str_eq(guest_body(&g), "counter=43\n");
+		cr_assert_eq(kc_vm_reset(g.vm), 0);
+	}
+	guest_free(&g);
+}
+
+Test(examples, png_is_a_png)
+{
+	static const unsigned char sig[8] = {0x89, 'P', 'N', 'G',
+					     '\r', '\n', 0x1a, '\n'};
+	struct guest g;
+
+	guest_boot(&g, "tenant-sdk/examples/png", NULL);
+	cr_assert_eq(guest_get(&g, "/pepperoni"), KC_OK, "%s", g.res.error);
+	cr_assert_eq(strncmp(g.res.content_type.ptr, "image/png", 9), 0);
+	cr_assert_gt(g.res.body.len, 33);
+	cr_assert_eq(memcmp(g.res.body.ptr, sig, 8), 0);
+	cr_assert_eq(memcmp(g.res.body.ptr + 12, "IHDR", 4), 0);
+	guest_free(&g);
+}
+
+Test(examples, fault_tenant_recovers_between_failures)
+{
+	static const struct {
+		const char *url;
+		enum kc_status st;
+	} seq[] = {
+		{"/", KC_OK},        {"/crash", KC_ERR_FAULT}, {"/", KC_OK},
+		{"/oom", KC_ERR_OOM}, {"/", KC_OK},            {"/exit", KC_ERR_EXIT},
+		{"/", KC_OK},
+	};
+	struct kc_limits lim;
+	struct guest g;
+	size_t i;
+
+	kc_limits_default(&lim);
+	guest_boot(&g, "tenant-sdk/examples/fault", &lim);
+	for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		cr_assert_eq(guest_get(&g, seq[i].url), seq[i].st, "%s: %s",
+			     seq[i].url, g.res.error);
+		if (seq[i].st == KC_OK)
+			cr_assert_str_eq(guest_body(&g), "ok\n");
+		cr_assert_eq(kc_vm_reset(g.vm), 0);
+	}
+	guest_free(&g);
+}
+
+Test(contract, headers_and_status)
+{
+	struct guest g;
+
+	guest_boot(&g, P("headers"), NULL);
+	cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+	cr_assert_eq(g.res.http_status, 201);
+	cr_assert_str_eq(guest_body(&g), "bad_name=-1 inject=-1\n");
+	cr_assert_eq(g.res.headers.len,
+		     strlen("X-Tenant: yes\r\nSet-Cookie: a=b\r\n"));
+	cr_assert_eq(memcmp(g.res.headers.ptr,
+			    "X-Tenant: yes\r\nSet-Cookie: a=b\r\n",
+			    g.res.headers.len),
+		     0);
+	guest_free(&g);
+}
+
+Test(contract, time_and_randomness)
+{
+	struct guest g;
+
+	guest_boot(&g, P("time_random"), NULL);
+	cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+	cr_assert_str_eq(guest_body(&g), "time_ok=1 mono_ok=1 random_ok=1\n");
+	guest_free(&g);
+}
+
+Test(contract, eight_megabyte_response)
+{
+	struct guest g;
+	size_t i;
+
+	guest_boot(&g, P("big_response"), NULL);
+	cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+	cr_assert_eq(g.res.body.len, 8u << 20);
+	for (i = 0; i < g.res.body.len; i++)
+		if ((unsigned char)g.res.body.ptr[i] != i % 251)
+			cr_assert_fail("byte %zu is wrong", i);
+	guest_free(&g);
+}
+
+Test(isolation, ten_thousand_requests)
+{
+	struct guest g;
+	long rss100 = 0;
+	int i;
+
+	guest_boot(&g, P("isolation"), NULL);
+	for (i = 0; i < 10000; i++) {
+		cr_assert_eq(guest_get(&g, "/"), KC_OK, "request %d: %s", i,
+			     g.res.error);
+		if (strcmp(guest_body(&g), "clean\n") != 0)
+			cr_assert_fail("request %d: %s", i, guest_body(&g));
+		cr_assert_eq(kc_vm_reset(g.vm), 0);
+		if (i == 99)
+			rss100 = guest_rss_kib();
+	}
+	cr_assert_lt(labs(guest_rss_kib() - rss100), 1024,
+		     "RSS %ld KiB after 100, %ld after 10000", rss100,
+		     guest_rss_kib());
+	guest_free(&g);
+}
