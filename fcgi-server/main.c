@@ -10,11 +10,12 @@
 
 static int help(FILE *out)
 {
-	fprintf(out,
-		"usage: kvm-fpm run [--KEY=VALUE...] PROGRAM URL...\n"
-		"       kvm-fpm -t -c FILE   check a configuration\n"
-		"       kvm-fpm -T -c FILE   print the effective configuration\n"
-		"       kvm-fpm --help | --version\n");
+	fprintf(
+	    out,
+	    "usage: kvm-fpm run [--KEY=VALUE...] PROGRAM URL...\n"
+	    "       kvm-fpm -t -c FILE   check a configuration\n"
+	    "       kvm-fpm -T -c FILE   print the effective configuration\n"
+	    "       kvm-fpm --help | --version\n");
 	return out == stdout ? 0 : 2;
 }
 
@@ -33,7 +34,7 @@ static int check_config(const char *path, int print)
 		fs_conf_print(&c, stdout);
 	} else {
 		fprintf(stderr, "kvm-fpm: %s: configuration OK (%zu tenants)\n",
-			path, c.tenant_count);
+		        path, c.tenant_count);
 	}
 	fs_conf_free(&c);
 	return r ? 1 : 0;
@@ -47,7 +48,8 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
 		return fs_run_main(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
 			return help(stdout);
 		if (strcmp(argv[i], "--version") == 0) {
 			printf("kvm-fpm %s\n", KVM_FPM_VERSION);
@@ -65,6 +67,6 @@ int main(int argc, char **argv)
 	if ((test || print) && conf)
 		return check_config(conf, print);
 	fprintf(stderr, "kvm-fpm: the FastCGI/SCGI daemon is not implemented "
-			"yet; see `kvm-fpm --help`\n");
+	                "yet; see `kvm-fpm --help`\n");
 	return 2;
 }

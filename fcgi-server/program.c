@@ -10,7 +10,7 @@
 #include "program.h"
 
 int fs_program_read(const char *path, struct fs_program *p, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	struct stat st;
 	ssize_t n;
@@ -27,7 +27,7 @@ int fs_program_read(const char *path, struct fs_program *p, char *err,
 	if (!S_ISREG(st.st_mode) || st.st_size > FS_PROGRAM_MAX) {
 		r = -EFBIG;
 		snprintf(err, errlen, "not a regular file of at most %uM",
-			 FS_PROGRAM_MAX >> 20);
+		         FS_PROGRAM_MAX >> 20);
 		goto out;
 	}
 	p->elf = malloc(st.st_size ? (size_t)st.st_size : 1);
@@ -58,15 +58,15 @@ void fs_program_free(struct fs_program *p)
 }
 
 int fs_program_boot(const char *path, const struct kc_limits *lim,
-		    kc_output_fn *out, void *out_ctx, struct fs_program *p,
-		    struct kc_image **img, struct kc_vm **vm, char *err,
-		    size_t errlen)
+                    kc_output_fn *out, void *out_ctx, struct fs_program *p,
+                    struct kc_image **img, struct kc_vm **vm, char *err,
+                    size_t errlen)
 {
 	int r = fs_program_read(path, p, err, errlen);
 
 	if (r == 0)
 		r = kc_image_boot(p->elf, p->len, lim, out, out_ctx, img, vm,
-				  err, errlen);
+		                  err, errlen);
 	if (r)
 		fs_program_free(p);
 	return r;
@@ -79,10 +79,12 @@ void fs_program_log_output(void *tenant, int fd, const char *buf, size_t len)
 	while (len > 0) {
 		const char *nl = memchr(buf, '\n', len);
 		size_t line = nl ? (size_t)(nl - buf) : len;
-		size_t shown = line < FS_OUTPUT_LINE_MAX ? line : FS_OUTPUT_LINE_MAX;
+		size_t shown =
+		    line < FS_OUTPUT_LINE_MAX ? line : FS_OUTPUT_LINE_MAX;
 
-		fprintf(stderr, "[%s%s] %.*s%s\n", name, fd == 2 ? " stderr" : "",
-			(int)shown, buf, shown < line ? " [...]" : "");
+		fprintf(stderr, "[%s%s] %.*s%s\n", name,
+		        fd == 2 ? " stderr" : "", (int)shown, buf,
+		        shown < line ? " [...]" : "");
 		if (nl == NULL)
 			break;
 		buf += line + 1;

@@ -15,21 +15,20 @@ struct fs_program {
 
 /* Read path (at most FS_PROGRAM_MAX bytes).  0 or -errno, reason in err. */
 int fs_program_read(const char *path, struct fs_program *p, char *err,
-		    size_t errlen);
+                    size_t errlen);
 void fs_program_free(struct fs_program *p);
 
 /* Read and boot a program: kc_image_boot() with the file's reasons. */
 int fs_program_boot(const char *path, const struct kc_limits *lim,
-		    kc_output_fn *out, void *out_ctx, struct fs_program *p,
-		    struct kc_image **img, struct kc_vm **vm, char *err,
-		    size_t errlen);
+                    kc_output_fn *out, void *out_ctx, struct fs_program *p,
+                    struct kc_image **img, struct kc_vm **vm, char *err,
+                    size_t errlen);
 
 /*
  * Log guest output for tenant (a NUL-terminated name): each line on
  * stderr as "[tenant] line", cut at FS_OUTPUT_LINE_MAX bytes.
  */
 #define FS_OUTPUT_LINE_MAX 1024
-void fs_program_log_output(void *tenant, int fd, const char *buf,
-			   size_t len);
+void fs_program_log_output(void *tenant, int fd, const char *buf, size_t len);
 
 #endif

@@ -23,10 +23,9 @@ const char *fs_reason_phrase(int status);
  * detail goes to the log, not to the client).  0 or the writer's error.
  */
 int fs_write_response(const struct kc_result *res, fs_write_fn *write,
-		      void *ctx);
+                      void *ctx);
 
 /* A plain response from the server itself (400, 404, 413, 503, ...). */
-int fs_write_plain(int status, const char *body, fs_write_fn *write,
-		   void *ctx);
+int fs_write_plain(int status, const char *body, fs_write_fn *write, void *ctx);
 
 #endif

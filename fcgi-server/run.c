@@ -26,8 +26,8 @@ static void guest_output(void *ctx, int fd, const char *buf, size_t len)
 static int usage(void)
 {
 	fprintf(stderr, "usage: kvm-fpm run [--KEY=VALUE...] PROGRAM URL...\n"
-			"  KEY is a tenant setting of the ini file, e.g. "
-			"--max_request_time=0.2 --max_memory=64M\n");
+	                "  KEY is a tenant setting of the ini file, e.g. "
+	                "--max_request_time=0.2 --max_memory=64M\n");
 	return 2;
 }
 
@@ -42,12 +42,14 @@ static int parse_options(int argc, char **argv, struct fs_tenant_conf *t)
 		int r;
 
 		if (eq == NULL) {
-			fprintf(stderr, "kvm-fpm run: %s: expected --KEY=VALUE\n",
-				argv[i]);
+			fprintf(stderr,
+			        "kvm-fpm run: %s: expected --KEY=VALUE\n",
+			        argv[i]);
 			return -1;
 		}
 		*eq = 0;
-		r = fs_conf_tenant_set(t, argv[i] + 2, eq + 1, err, sizeof(err));
+		r = fs_conf_tenant_set(t, argv[i] + 2, eq + 1, err,
+		                       sizeof(err));
 		*eq = '=';
 		if (r) {
 			fprintf(stderr, "kvm-fpm run: %s\n", err);
@@ -62,18 +64,18 @@ static void serve_url(struct kc_vm *vm, const char *url)
 	const char *q = strchr(url, '?');
 	struct kc_header host = {{"host", 4}, {"localhost", 9}};
 	struct kc_request req = {
-		.method = {"GET", 3},
-		.uri = {url, strlen(url)},
-		.query = {q ? q + 1 : "", q ? strlen(q + 1) : 0},
-		.remote_addr = {"127.0.0.1", 9},
-		.headers = &host,
-		.header_count = 1,
+	    .method = {"GET", 3},
+	    .uri = {url, strlen(url)},
+	    .query = {q ? q + 1 : "", q ? strlen(q + 1) : 0},
+	    .remote_addr = {"127.0.0.1", 9},
+	    .headers = &host,
+	    .header_count = 1,
 	};
 	struct kc_result res;
 
 	if (kc_vm_request(vm, &req, &res) != KC_OK)
 		fprintf(stderr, "kvm-fpm run: %s: %s: %s\n", url,
-			kc_status_name(res.status), res.error);
+		        kc_status_name(res.status), res.error);
 	fs_write_response(&res, write_stdout, NULL);
 	fflush(stdout);
 	kc_vm_reset(vm);
@@ -97,7 +99,7 @@ int fs_run_main(int argc, char **argv)
 	r = kc_init(err, sizeof(err));
 	if (r == 0)
 		r = fs_program_boot(argv[i], &t.limits, guest_output, argv[i],
-				    &prog, &img, &vm, err, sizeof(err));
+		                    &prog, &img, &vm, err, sizeof(err));
 	fs_conf_tenant_free(&t);
 	if (r) {
 		fprintf(stderr, "kvm-fpm run: %s: %s\n", argv[i], err);

@@ -12,7 +12,7 @@
 #define MAX_PHDRS 64
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t len,
-						      const char *fmt, ...)
+                                                      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -34,27 +34,29 @@ static Elf *open_elf(const void *image, size_t len)
 static int check_header(Elf *e, const GElf_Ehdr *eh, char *err, size_t n)
 {
 	if (gelf_getclass(e) != ELFCLASS64)
-		return fail(err, n, "32-bit ELF: an x86-64 (ELFCLASS64) "
-				    "program is required");
+		return fail(err, n,
+		            "32-bit ELF: an x86-64 (ELFCLASS64) "
+		            "program is required");
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
 		return fail(err, n, "big-endian ELF: x86-64 is required");
 	if (eh->e_machine != EM_X86_64)
 		return fail(err, n,
-			    "ELF for machine %u, not x86-64 (%u): build it "
-			    "with kvm-fpm-cc",
-			    eh->e_machine, EM_X86_64);
+		            "ELF for machine %u, not x86-64 (%u): build it "
+		            "with kvm-fpm-cc",
+		            eh->e_machine, EM_X86_64);
 	if (eh->e_type == ET_DYN)
-		return fail(err, n, "shared object or PIE (ET_DYN): link a "
-				    "static, non-PIE program (kvm-fpm-cc does)");
+		return fail(err, n,
+		            "shared object or PIE (ET_DYN): link a "
+		            "static, non-PIE program (kvm-fpm-cc does)");
 	if (eh->e_type != ET_EXEC)
 		return fail(err, n, "not an executable (ELF type %u)",
-			    eh->e_type);
+		            eh->e_type);
 	return 0;
 }
 
 static int add_load(struct kc_elf_plan *p, const GElf_Phdr *ph, size_t i,
-		    size_t len, const struct kc_limits *lim, char *err,
-		    size_t n)
+                    size_t len, const struct kc_limits *lim, char *err,
+                    size_t n)
 {
 	struct kc_segment *s;
 	uint64_t end = ph->p_vaddr + ph->p_memsz;
@@ -62,30 +64,30 @@ static int add_load(struct kc_elf_plan *p, const GElf_Phdr *ph, size_t i,
 	if (ph->p_memsz == 0)
 		return 0;
 	if (ph->p_filesz > ph->p_memsz)
-		return fail(err, n, "segment %zu: file size exceeds memory size",
-			    i);
+		return fail(err, n,
+		            "segment %zu: file size exceeds memory size", i);
 	if (ph->p_offset > len || ph->p_filesz > len - ph->p_offset)
 		return fail(err, n,
-			    "segment %zu: extends past the end of the file "
-			    "(truncated ELF?)",
-			    i);
+		            "segment %zu: extends past the end of the file "
+		            "(truncated ELF?)",
+		            i);
 	if (end < ph->p_vaddr || ph->p_vaddr < KC_USER_MIN)
 		return fail(err, n,
-			    "segment %zu at 0x%llx: below the lowest program "
-			    "address 0x%x",
-			    i, (unsigned long long)ph->p_vaddr, KC_USER_MIN);
+		            "segment %zu at 0x%llx: below the lowest program "
+		            "address 0x%x",
+		            i, (unsigned long long)ph->p_vaddr, KC_USER_MIN);
 	if (end > lim->max_memory)
 		return fail(err, n,
-			    "segment %zu ends at 0x%llx, beyond max_memory "
-			    "(%lluM)",
-			    i, (unsigned long long)end,
-			    (unsigned long long)(lim->max_memory >> 20));
+		            "segment %zu ends at 0x%llx, beyond max_memory "
+		            "(%lluM)",
+		            i, (unsigned long long)end,
+		            (unsigned long long)(lim->max_memory >> 20));
 	if ((ph->p_flags & PF_W) && (ph->p_flags & PF_X))
 		return fail(err, n, "segment %zu is writable and executable",
-			    i);
+		            i);
 	if (p->nseg == KC_MAX_SEGMENTS)
 		return fail(err, n, "more than %d loadable segments",
-			    KC_MAX_SEGMENTS);
+		            KC_MAX_SEGMENTS);
 	s = &p->seg[p->nseg++];
 	s->vaddr = ph->p_vaddr;
 	s->memsz = ph->p_memsz;
@@ -116,19 +118,22 @@ static int check_segments(struct kc_elf_plan *p, char *err, size_t n)
 
 		if (a->vaddr + a->memsz > b->vaddr)
 			return fail(err, n,
-				    "segments at 0x%llx and 0x%llx overlap",
-				    (unsigned long long)a->vaddr,
-				    (unsigned long long)b->vaddr);
-		if (KC_PAGE_UP(a->vaddr + a->memsz) > (b->vaddr & KC_PAGE_MASK) &&
+			            "segments at 0x%llx and 0x%llx overlap",
+			            (unsigned long long)a->vaddr,
+			            (unsigned long long)b->vaddr);
+		if (KC_PAGE_UP(a->vaddr + a->memsz) >
+		        (b->vaddr & KC_PAGE_MASK) &&
 		    (both & PF_W) && (both & PF_X))
-			return fail(err, n,
-				    "segments at 0x%llx and 0x%llx share a "
-				    "page that would be writable and executable",
-				    (unsigned long long)a->vaddr,
-				    (unsigned long long)b->vaddr);
+			return fail(
+			    err, n,
+			    "segments at 0x%llx and 0x%llx share a "
+			    "page that would be writable and executable",
+			    (unsigned long long)a->vaddr,
+			    (unsigned long long)b->vaddr);
 	}
 	p->lo = p->seg[0].vaddr & KC_PAGE_MASK;
-	p->hi = KC_PAGE_UP(p->seg[p->nseg - 1].vaddr + p->seg[p->nseg - 1].memsz);
+	p->hi =
+	    KC_PAGE_UP(p->seg[p->nseg - 1].vaddr + p->seg[p->nseg - 1].memsz);
 	for (i = 0; i < p->nseg; i++) {
 		const struct kc_segment *s = &p->seg[i];
 
@@ -137,15 +142,15 @@ static int check_segments(struct kc_elf_plan *p, char *err, size_t n)
 			return 0;
 	}
 	return fail(err, n,
-		    "entry point 0x%llx is not in an executable segment",
-		    (unsigned long long)p->entry);
+	            "entry point 0x%llx is not in an executable segment",
+	            (unsigned long long)p->entry);
 }
 
 /* Find the kvm-fpm ABI note in a PT_NOTE segment. */
 static int find_note(Elf *e, const GElf_Phdr *ph, uint32_t *version)
 {
 	Elf_Data *d = elf_getdata_rawchunk(e, (int64_t)ph->p_offset,
-					   ph->p_filesz, ELF_T_NHDR);
+	                                   ph->p_filesz, ELF_T_NHDR);
 	size_t off = 0, name_off, desc_off;
 	GElf_Nhdr nh;
 
@@ -155,7 +160,7 @@ static int find_note(Elf *e, const GElf_Phdr *ph, uint32_t *version)
 		if (nh.n_type == KFPM_NOTE_TYPE &&
 		    nh.n_namesz == sizeof(KFPM_NOTE_NAME) &&
 		    memcmp((char *)d->d_buf + name_off, KFPM_NOTE_NAME,
-			   sizeof(KFPM_NOTE_NAME)) == 0 &&
+		           sizeof(KFPM_NOTE_NAME)) == 0 &&
 		    nh.n_descsz == 4) {
 			memcpy(version, (char *)d->d_buf + desc_off, 4);
 			return 1;
@@ -165,7 +170,7 @@ static int find_note(Elf *e, const GElf_Phdr *ph, uint32_t *version)
 }
 
 static int plan_phdrs(Elf *e, size_t len, const struct kc_limits *lim,
-		      struct kc_elf_plan *p, char *err, size_t n)
+                      struct kc_elf_plan *p, char *err, size_t n)
 {
 	size_t phnum, i;
 	int r, noted = 0;
@@ -174,20 +179,21 @@ static int plan_phdrs(Elf *e, size_t len, const struct kc_limits *lim,
 		return fail(err, n, "no program headers");
 	if (phnum > MAX_PHDRS)
 		return fail(err, n, "%zu program headers (at most %d)", phnum,
-			    MAX_PHDRS);
+		            MAX_PHDRS);
 	p->phnum = (uint16_t)phnum;
 	for (i = 0; i < phnum; i++) {
 		GElf_Phdr ph;
 
 		if (gelf_getphdr(e, (int)i, &ph) == NULL)
 			return fail(err, n,
-				    "program header %zu is unreadable "
-				    "(truncated ELF?)",
-				    i);
+			            "program header %zu is unreadable "
+			            "(truncated ELF?)",
+			            i);
 		switch (ph.p_type) {
 		case PT_INTERP:
-			return fail(err, n, "dynamically linked (PT_INTERP): "
-					    "link statically with kvm-fpm-cc");
+			return fail(err, n,
+			            "dynamically linked (PT_INTERP): "
+			            "link statically with kvm-fpm-cc");
 		case PT_LOAD:
 			r = add_load(p, &ph, i, len, lim, err, n);
 			if (r)
@@ -204,17 +210,18 @@ static int plan_phdrs(Elf *e, size_t len, const struct kc_limits *lim,
 		}
 	}
 	if (!noted)
-		return fail(err, n, "no kvm-fpm ABI note: build the program "
-				    "with kvm-fpm-cc");
+		return fail(err, n,
+		            "no kvm-fpm ABI note: build the program "
+		            "with kvm-fpm-cc");
 	if (p->abi_version != KFPM_ABI_VERSION)
 		return fail(err, n,
-			    "built for kvm-fpm ABI %u; this server speaks %u",
-			    p->abi_version, KFPM_ABI_VERSION);
+		            "built for kvm-fpm ABI %u; this server speaks %u",
+		            p->abi_version, KFPM_ABI_VERSION);
 	return 0;
 }
 
 int kc_elf_check(const void *image, size_t len, const struct kc_limits *lim,
-		 struct kc_elf_plan *plan, char *err, size_t errlen)
+                 struct kc_elf_plan *plan, char *err, size_t errlen)
 {
 	GElf_Ehdr eh;
 	Elf *e;
@@ -225,7 +232,7 @@ int kc_elf_check(const void *image, size_t len, const struct kc_limits *lim,
 		return fail(err, errlen, "not an ELF file");
 	if (len < sizeof(Elf64_Ehdr))
 		return fail(err, errlen, "truncated ELF header (%zu bytes)",
-			    len);
+		            len);
 	e = open_elf(image, len);
 	if (e == NULL || elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh)) {
 		r = fail(err, errlen, "unreadable ELF: %s", elf_errmsg(-1));
@@ -236,8 +243,9 @@ int kc_elf_check(const void *image, size_t len, const struct kc_limits *lim,
 		goto out;
 	if (eh.e_phoff > len ||
 	    (uint64_t)eh.e_phnum * eh.e_phentsize > len - eh.e_phoff) {
-		r = fail(err, errlen, "program headers extend past the end of "
-				      "the file (truncated ELF?)");
+		r = fail(err, errlen,
+		         "program headers extend past the end of "
+		         "the file (truncated ELF?)");
 		goto out;
 	}
 	plan->entry = eh.e_entry;
@@ -261,7 +269,7 @@ static int cmp_symbol(const void *a, const void *b)
 
 /* Append the function symbols of one SHT_SYMTAB section. */
 static int read_symtab(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh,
-		       struct kc_symtab *t, size_t *names_len)
+                       struct kc_symtab *t, size_t *names_len)
 {
 	Elf_Data *d = elf_getdata(scn, NULL);
 	size_t i, count;
@@ -334,7 +342,7 @@ void kc_symtab_free(struct kc_symtab *t)
 }
 
 void kc_symtab_describe(const struct kc_symtab *t, uint64_t addr, char *buf,
-			size_t len)
+                        size_t len)
 {
 	size_t lo = 0, hi = t->count;
 	const struct kc_symbol *s;
@@ -353,5 +361,5 @@ void kc_symtab_describe(const struct kc_symtab *t, uint64_t addr, char *buf,
 	s = &t->syms[lo - 1];
 	if (addr - s->addr < (s->size ? s->size : 1))
 		snprintf(buf, len, "%s+0x%llx", t->names + s->name,
-			 (unsigned long long)(addr - s->addr));
+		         (unsigned long long)(addr - s->addr));
 }

@@ -4,7 +4,7 @@
 #include "kc_internal.h"
 
 void *kc_gmem(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
-	      uint64_t len, int flags)
+              uint64_t len, int flags)
 {
 	uint64_t need = KC_PTE_P | KC_PTE_U, end = gva + len, page;
 
@@ -28,8 +28,8 @@ void *kc_gmem(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
 	return mem + gva;
 }
 
-const char *kc_gmem_str(uint8_t *mem, const struct kc_layout *lay,
-			uint64_t gva, size_t max, size_t *len)
+const char *kc_gmem_str(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
+                        size_t max, size_t *len)
 {
 	uint64_t pos = gva;
 

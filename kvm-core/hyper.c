@@ -12,26 +12,27 @@ int kc_hyper_ready(struct kc_vm *vm, struct kvm_regs *r)
 	const struct kfpm_ready *p;
 
 	if (!vm->booting)
-		return kc_vm_fail(vm, KC_ERR_FAULT,
-				  "wait_for_requests() called during a request");
+		return kc_vm_fail(
+		    vm, KC_ERR_FAULT,
+		    "wait_for_requests() called during a request");
 	p = kc_gmem(vm->mem, &vm->img->lay, r->rdi, sizeof(*p), 0);
 	if (p == NULL)
 		return kc_vm_fail(vm, KC_ERR_BAD_POINTER,
-				  "bad pointer 0x%llx passed to "
-				  "wait_for_requests()",
-				  (unsigned long long)r->rdi);
+		                  "bad pointer 0x%llx passed to "
+		                  "wait_for_requests()",
+		                  (unsigned long long)r->rdi);
 	vm->ready = *p;
 	if (vm->ready.abi_version != KFPM_ABI_VERSION)
 		return kc_vm_fail(vm, KC_ERR_FAULT,
-				  "runtime speaks ABI %u, the server %u",
-				  vm->ready.abi_version, KFPM_ABI_VERSION);
+		                  "runtime speaks ABI %u, the server %u",
+		                  vm->ready.abi_version, KFPM_ABI_VERSION);
 	if (vm->ready.backend == 0)
 		return kc_vm_fail(vm, KC_ERR_FAULT,
-				  "the program has no my_backend() function");
+		                  "the program has no my_backend() function");
 	if (!kc_gmem(vm->mem, &vm->img->lay, vm->ready.entry, 1, 0))
 		return kc_vm_fail(vm, KC_ERR_BAD_POINTER,
-				  "bad request entry 0x%llx",
-				  (unsigned long long)vm->ready.entry);
+		                  "bad request entry 0x%llx",
+		                  (unsigned long long)vm->ready.entry);
 	vm->res->status = KC_OK;
 	return KC_OK;
 }
@@ -97,51 +98,55 @@ int kc_hyper_response(struct kc_vm *vm, struct kvm_regs *r)
 
 	if (vm->booting)
 		return kc_vm_fail(vm, KC_ERR_FAULT,
-				  "backend_response() called from main()");
+		                  "backend_response() called from main()");
 	p = kc_gmem(vm->mem, &vm->img->lay, r->rdi, sizeof(*p), 0);
 	if (p == NULL)
 		return kc_vm_fail(vm, KC_ERR_BAD_POINTER,
-				  "bad response pointer 0x%llx",
-				  (unsigned long long)r->rdi);
+		                  "bad response pointer 0x%llx",
+		                  (unsigned long long)r->rdi);
 	resp = *p;
 	if (resp.status == 0)
 		return kc_vm_fail(vm, KC_ERR_NO_RESPONSE,
-				  "my_backend() returned without calling "
-				  "backend_response()");
+		                  "my_backend() returned without calling "
+		                  "backend_response()");
 	if (resp.status < 100 || resp.status > 999)
 		return kc_vm_fail(vm, KC_ERR_BAD_RESPONSE,
-				  "invalid HTTP status %u", resp.status);
+		                  "invalid HTTP status %u", resp.status);
 	if (resp.body.len > vm->img->lim.max_response_size)
-		return kc_vm_fail(vm, KC_ERR_TOO_LARGE,
-				  "response body of %llu bytes is over "
-				  "max_response_size (%llu)",
-				  (unsigned long long)resp.body.len,
-				  (unsigned long long)vm->img->lim.max_response_size);
+		return kc_vm_fail(
+		    vm, KC_ERR_TOO_LARGE,
+		    "response body of %llu bytes is over "
+		    "max_response_size (%llu)",
+		    (unsigned long long)resp.body.len,
+		    (unsigned long long)vm->img->lim.max_response_size);
 	if (resp.content_type.len > CONTENT_TYPE_MAX ||
 	    resp.headers.len > HEADERS_MAX)
 		return kc_vm_fail(vm, KC_ERR_TOO_LARGE,
-				  "content type or headers too long");
+		                  "content type or headers too long");
 	ct = guest_bytes(vm, &resp.content_type);
 	hdr = guest_bytes(vm, &resp.headers);
 	body = guest_bytes(vm, &resp.body);
 	if (ct == NULL || hdr == NULL || body == NULL)
-		return kc_vm_fail(vm, KC_ERR_BAD_POINTER,
-				  "bad %s pointer 0x%llx (length %llu) passed "
-				  "to backend_response()",
-				  !ct ? "content type" : !hdr ? "header" : "body",
-				  (unsigned long long)(!ct    ? resp.content_type.ptr :
-						       !hdr   ? resp.headers.ptr :
-								resp.body.ptr),
-				  (unsigned long long)(!ct    ? resp.content_type.len :
-						       !hdr   ? resp.headers.len :
-								resp.body.len));
+		return kc_vm_fail(
+		    vm, KC_ERR_BAD_POINTER,
+		    "bad %s pointer 0x%llx (length %llu) passed "
+		    "to backend_response()",
+		    !ct    ? "content type"
+		    : !hdr ? "header"
+		           : "body",
+		    (unsigned long long)(!ct    ? resp.content_type.ptr
+		                         : !hdr ? resp.headers.ptr
+		                                : resp.body.ptr),
+		    (unsigned long long)(!ct    ? resp.content_type.len
+		                         : !hdr ? resp.headers.len
+		                                : resp.body.len));
 	if (!is_text(ct, resp.content_type.len))
 		return kc_vm_fail(vm, KC_ERR_BAD_RESPONSE,
-				  "invalid content type");
+		                  "invalid content type");
 	bad = check_headers(hdr, resp.headers.len);
 	if (bad != resp.headers.len)
 		return kc_vm_fail(vm, KC_ERR_BAD_RESPONSE,
-				  "invalid response header at byte %zu", bad);
+		                  "invalid response header at byte %zu", bad);
 	res->status = KC_OK;
 	res->http_status = (int)resp.status;
 	res->content_type = (struct kc_str){ct, resp.content_type.len};

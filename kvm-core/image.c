@@ -13,18 +13,19 @@
 
 #include "kc_internal.h"
 
-#define SYS_RW  (KC_PTE_W | KC_PTE_NX) /* supervisor data */
+#define SYS_RW   (KC_PTE_W | KC_PTE_NX) /* supervisor data */
 #define RED_ZONE 256
 
 /* PTE flags for a page covered by segments with these PF_ flags. */
 static uint64_t segment_pte(uint32_t pf)
 {
-	return KC_PTE_U | (pf & PF_W ? KC_PTE_W : 0) | (pf & PF_X ? 0 : KC_PTE_NX);
+	return KC_PTE_U | (pf & PF_W ? KC_PTE_W : 0) |
+	       (pf & PF_X ? 0 : KC_PTE_NX);
 }
 
 static int map_program(uint8_t *mem, const struct kc_layout *lay,
-		       uint64_t *pt_next, const struct kc_elf_plan *plan,
-		       const uint8_t *elf)
+                       uint64_t *pt_next, const struct kc_elf_plan *plan,
+                       const uint8_t *elf)
 {
 	unsigned i;
 	int r = 0;
@@ -37,36 +38,36 @@ static int map_program(uint8_t *mem, const struct kc_layout *lay,
 		/* A page shared with the previous segment gets both sets
 		 * of rights (the checks refused writable+executable). */
 		if (i > 0 && KC_PAGE_UP(plan->seg[i - 1].vaddr +
-					plan->seg[i - 1].memsz) > lo)
+		                        plan->seg[i - 1].memsz) > lo)
 			pf |= plan->seg[i - 1].flags;
 		r = kc_pt_map(mem, lay, pt_next, lo,
-			      KC_PAGE_UP(s->vaddr + s->memsz) - lo,
-			      segment_pte(pf), NULL);
+		              KC_PAGE_UP(s->vaddr + s->memsz) - lo,
+		              segment_pte(pf), NULL);
 		memcpy(mem + s->vaddr, elf + s->offset, s->filesz);
 	}
 	return r;
 }
 
 static int map_system(uint8_t *mem, const struct kc_layout *lay,
-		      uint64_t *pt_next)
+                      uint64_t *pt_next)
 {
 	int r = 0;
 
 	kc_x86_build_system(mem);
 	kc_pt_init(mem, lay);
-	r |= kc_pt_map(mem, lay, pt_next, KC_GDT_ADDR, 3 * KC_PAGE_SIZE,
-		       SYS_RW, NULL);
+	r |= kc_pt_map(mem, lay, pt_next, KC_GDT_ADDR, 3 * KC_PAGE_SIZE, SYS_RW,
+	               NULL);
 	/* User-executable: under PVM the syscall stub (ud2) runs in user
 	 * mode.  It holds no secret and user code cannot write it. */
-	r |= kc_pt_map(mem, lay, pt_next, KC_STUBS_ADDR, KC_PAGE_SIZE,
-		       KC_PTE_U, NULL);
+	r |= kc_pt_map(mem, lay, pt_next, KC_STUBS_ADDR, KC_PAGE_SIZE, KC_PTE_U,
+	               NULL);
 	r |= kc_pt_map(mem, lay, pt_next, KC_FXAREA_ADDR,
-		       KC_IST_TOP - KC_FXAREA_ADDR, SYS_RW, NULL);
+	               KC_IST_TOP - KC_FXAREA_ADDR, SYS_RW, NULL);
 	r |= kc_pt_map(mem, lay, pt_next, lay->stack_bottom,
-		       lay->stack_top - lay->stack_bottom,
-		       KC_PTE_U | KC_PTE_W | KC_PTE_NX, NULL);
+	               lay->stack_top - lay->stack_bottom,
+	               KC_PTE_U | KC_PTE_W | KC_PTE_NX, NULL);
 	r |= kc_pt_map(mem, lay, pt_next, lay->req_base, lay->req_size,
-		       KC_PTE_U | KC_PTE_NX, NULL);
+	               KC_PTE_U | KC_PTE_NX, NULL);
 	return r ? -ENOMEM : 0;
 }
 
@@ -92,7 +93,7 @@ static uint64_t phdr_in_memory(const struct kc_elf_plan *plan)
 
 /* The System V initial stack: argc, argv, envp, auxv.  Returns rsp. */
 static uint64_t build_stack(uint8_t *mem, const struct kc_layout *lay,
-			    const struct kc_elf_plan *plan, const uint8_t *elf)
+                            const struct kc_elf_plan *plan, const uint8_t *elf)
 {
 	uint64_t sp = lay->stack_top, at_random, argv0, phdr, *v;
 	size_t phsize = (size_t)plan->phnum * plan->phentsize, n = 0;
@@ -170,7 +171,7 @@ static int switch_to_private(struct kc_image *img, struct kc_vm *vm)
 	int r;
 
 	priv = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_NORESERVE, img->memfd, 0);
+	            MAP_PRIVATE | MAP_NORESERVE, img->memfd, 0);
 	ro = mmap(NULL, size, PROT_READ, MAP_SHARED, img->memfd, 0);
 	if (priv == MAP_FAILED || ro == MAP_FAILED) {
 		r = -errno;
@@ -199,9 +200,9 @@ static int boot_fail(int r, char *err, size_t errlen, const char *what)
 
 /* Build guest memory for the program; boots nothing yet. */
 static int build_memory(struct kc_image *img, const uint8_t *elf,
-			const struct kc_elf_plan *plan, uint8_t **memp,
-			uint64_t *rsp, uint64_t *pt_next, char *err,
-			size_t errlen)
+                        const struct kc_elf_plan *plan, uint8_t **memp,
+                        uint64_t *rsp, uint64_t *pt_next, char *err,
+                        size_t errlen)
 {
 	uint8_t *mem;
 
@@ -209,7 +210,7 @@ static int build_memory(struct kc_image *img, const uint8_t *elf,
 	if (img->memfd < 0 || ftruncate(img->memfd, (off_t)img->lay.mem_size))
 		return boot_fail(-errno, err, errlen, "guest memory");
 	mem = mmap(NULL, img->lay.mem_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   img->memfd, 0);
+	           img->memfd, 0);
 	if (mem == MAP_FAILED)
 		return boot_fail(-errno, err, errlen, "mmap guest memory");
 	*memp = mem;
@@ -224,9 +225,9 @@ static int build_memory(struct kc_image *img, const uint8_t *elf,
 /* Run main() in a new VM on the shared memory and snapshot it.  On
  * failure nothing of the VM remains. */
 static int boot_vm(struct kc_image *img, const struct kc_elf_plan *plan,
-		   uint8_t *mem, uint64_t rsp, uint64_t pt_next,
-		   kc_output_fn *out, void *out_ctx, struct kc_vm **vmp,
-		   char *err, size_t errlen)
+                   uint8_t *mem, uint64_t rsp, uint64_t pt_next,
+                   kc_output_fn *out, void *out_ctx, struct kc_vm **vmp,
+                   char *err, size_t errlen)
 {
 	struct kc_vm *vm = calloc(1, sizeof(*vm));
 	struct kvm_sregs sregs;
@@ -241,9 +242,9 @@ static int boot_vm(struct kc_image *img, const struct kc_elf_plan *plan,
 	vm->out_ctx = out_ctx;
 	vm->booting = true;
 	vm->res = &res;
-	vm->alloc = (struct kc_alloc){img->lay.heap_base, img->lay.heap_base,
-				      img->lay.mmap_top, img->lay.mmap_top,
-				      pt_next};
+	vm->alloc =
+	    (struct kc_alloc){img->lay.heap_base, img->lay.heap_base,
+	                      img->lay.mmap_top, img->lay.mmap_top, pt_next};
 	kc_x86_sregs(&sregs, &img->lay);
 	r = kc_vm_open_kvm(vm, &sregs, err, errlen);
 	if (r)
@@ -275,8 +276,8 @@ fail:
 }
 
 int kc_image_boot(const void *elf, size_t len, const struct kc_limits *lim,
-		  kc_output_fn *out, void *out_ctx, struct kc_image **imagep,
-		  struct kc_vm **vmp, char *err, size_t errlen)
+                  kc_output_fn *out, void *out_ctx, struct kc_image **imagep,
+                  struct kc_vm **vmp, char *err, size_t errlen)
 {
 	struct kc_image *img = calloc(1, sizeof(*img));
 	struct kc_vm *vm = NULL;
@@ -297,10 +298,10 @@ int kc_image_boot(const void *elf, size_t len, const struct kc_limits *lim,
 		r = boot_fail(-ENOMEM, err, errlen, "symbols");
 	if (r == 0)
 		r = build_memory(img, elf, &plan, &mem, &rsp, &pt_next, err,
-				 errlen);
+		                 errlen);
 	if (r == 0)
 		r = boot_vm(img, &plan, mem, rsp, pt_next, out, out_ctx, &vm,
-			    err, errlen);
+		            err, errlen);
 	if (mem)
 		munmap(mem, img->lay.mem_size); /* the build view */
 	if (r) {

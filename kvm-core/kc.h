@@ -25,16 +25,16 @@ int kc_limits_check(const struct kc_limits *l, char *err, size_t errlen);
 
 /* How a request (or boot) ended. */
 enum kc_status {
-	KC_OK = 0,          /* the guest answered */
-	KC_ERR_FAULT,       /* CPU exception, triple fault, bad exit */
-	KC_ERR_TIMEOUT,     /* over max_request_time / max_boot_time */
-	KC_ERR_OOM,         /* over max_request_memory or max_memory */
-	KC_ERR_BAD_POINTER, /* a guest pointer handed to the host was bad */
-	KC_ERR_EXIT,        /* the program called exit() */
-	KC_ERR_NO_RESPONSE, /* my_backend returned without answering */
-	KC_ERR_TOO_LARGE,   /* response over max_response_size */
+	KC_OK = 0,           /* the guest answered */
+	KC_ERR_FAULT,        /* CPU exception, triple fault, bad exit */
+	KC_ERR_TIMEOUT,      /* over max_request_time / max_boot_time */
+	KC_ERR_OOM,          /* over max_request_memory or max_memory */
+	KC_ERR_BAD_POINTER,  /* a guest pointer handed to the host was bad */
+	KC_ERR_EXIT,         /* the program called exit() */
+	KC_ERR_NO_RESPONSE,  /* my_backend returned without answering */
+	KC_ERR_TOO_LARGE,    /* response over max_response_size */
 	KC_ERR_BAD_RESPONSE, /* invalid status, content type or header */
-	KC_ERR_INTERNAL,    /* KVM failed; the VM was rebuilt or is gone */
+	KC_ERR_INTERNAL,     /* KVM failed; the VM was rebuilt or is gone */
 	KC_STATUS_MAX
 };
 
@@ -101,8 +101,8 @@ struct kc_vm;
  * negative errno or a kc_status (> 0), with the reason in err.
  */
 int kc_image_boot(const void *elf, size_t len, const struct kc_limits *lim,
-		  kc_output_fn *out, void *out_ctx, struct kc_image **image,
-		  struct kc_vm **vm, char *err, size_t errlen);
+                  kc_output_fn *out, void *out_ctx, struct kc_image **image,
+                  struct kc_vm **vm, char *err, size_t errlen);
 
 void kc_image_get(struct kc_image *img);
 void kc_image_put(struct kc_image *img);
@@ -113,7 +113,7 @@ uint64_t kc_image_snapshot_bytes(const struct kc_image *img);
 
 /* Create a VM serving img (takes its own reference).  0 or -errno. */
 int kc_vm_create(struct kc_image *img, kc_output_fn *out, void *out_ctx,
-		 struct kc_vm **vm, char *err, size_t errlen);
+                 struct kc_vm **vm, char *err, size_t errlen);
 void kc_vm_destroy(struct kc_vm *vm);
 struct kc_image *kc_vm_image(const struct kc_vm *vm);
 
@@ -122,7 +122,7 @@ struct kc_image *kc_vm_image(const struct kc_vm *vm);
  * status.  Call kc_vm_reset() once the response has been sent.
  */
 enum kc_status kc_vm_request(struct kc_vm *vm, const struct kc_request *req,
-			     struct kc_result *res);
+                             struct kc_result *res);
 
 /*
  * Return the VM to the snapshot: restore the pages the request dirtied.

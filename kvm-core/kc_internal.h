@@ -11,11 +11,11 @@
 #include "kc.h"
 #include "x86_defs.h"
 
-#define KC_PAGE_MASK  (~(uint64_t)(KC_PAGE_SIZE - 1))
-#define KC_PAGE_UP(x) (((x) + KC_PAGE_SIZE - 1) & KC_PAGE_MASK)
-#define KC_MAX_MEMORY (64ULL << 30)
-#define KC_MIN_MEMORY (16ULL << 20)
-#define KC_STACK_GUARD (64 * 1024) /* unmapped below the stack */
+#define KC_PAGE_MASK    (~(uint64_t)(KC_PAGE_SIZE - 1))
+#define KC_PAGE_UP(x)   (((x) + KC_PAGE_SIZE - 1) & KC_PAGE_MASK)
+#define KC_MAX_MEMORY   (64ULL << 30)
+#define KC_MIN_MEMORY   (16ULL << 20)
+#define KC_STACK_GUARD  (64 * 1024) /* unmapped below the stack */
 #define KC_REQ_HEADROOM (64 * 1024) /* request area beyond the body */
 
 /* ---- ELF (elf.c): a validated program, as a plan of what to load ---- */
@@ -42,9 +42,9 @@ struct kc_elf_plan {
 	struct kc_segment seg[KC_MAX_SEGMENTS];
 	unsigned nseg;
 	uint64_t entry;
-	uint64_t lo, hi;      /* page-aligned extent of all segments */
-	uint64_t phdr_vaddr;  /* program headers in memory, or 0 */
-	uint64_t phoff;       /* program headers in the file */
+	uint64_t lo, hi;     /* page-aligned extent of all segments */
+	uint64_t phdr_vaddr; /* program headers in memory, or 0 */
+	uint64_t phoff;      /* program headers in the file */
 	uint16_t phnum, phentsize;
 	uint32_t abi_version; /* from the kvm-fpm note */
 };
@@ -52,15 +52,15 @@ struct kc_elf_plan {
 /* Validate the ELF against the limits and plan its load.  0, or -ENOEXEC
  * with the problem named in err. */
 int kc_elf_check(const void *elf, size_t len, const struct kc_limits *lim,
-		 struct kc_elf_plan *plan, char *err, size_t errlen);
+                 struct kc_elf_plan *plan, char *err, size_t errlen);
 
 /* Read the function symbols, if any, for fault reports.  0 or -ENOMEM. */
 int kc_elf_symbols(const void *elf, size_t len, struct kc_symtab *tab);
 void kc_symtab_free(struct kc_symtab *tab);
 
 /* "name+0x12" for addr, or "" when no symbol covers it. */
-void kc_symtab_describe(const struct kc_symtab *tab, uint64_t addr,
-			char *buf, size_t len);
+void kc_symtab_describe(const struct kc_symtab *tab, uint64_t addr, char *buf,
+                        size_t len);
 
 /* ---- Layout (layout.c): where everything sits in guest memory ---- */
 
@@ -70,30 +70,30 @@ struct kc_layout {
 	uint64_t mmap_top;     /* anonymous mappings grow down from here */
 	uint64_t stack_bottom; /* KC_STACK_GUARD below it stays unmapped */
 	uint64_t stack_top;
-	uint64_t req_base;     /* request area: read-only to the guest */
+	uint64_t req_base; /* request area: read-only to the guest */
 	uint64_t req_size;
-	uint64_t pt_base;      /* page tables: PML4, PDPT, PDs, then PTs */
-	uint64_t pt_end;       /* == mem_size */
-	uint32_t pd_count;     /* one page directory per GiB */
+	uint64_t pt_base;  /* page tables: PML4, PDPT, PDs, then PTs */
+	uint64_t pt_end;   /* == mem_size */
+	uint32_t pd_count; /* one page directory per GiB */
 };
 
-#define KC_PML4(l)  ((l)->pt_base)
-#define KC_PDPT(l)  ((l)->pt_base + KC_PAGE_SIZE)
-#define KC_PD(l, i) ((l)->pt_base + (2 + (uint64_t)(i)) * KC_PAGE_SIZE)
+#define KC_PML4(l)    ((l)->pt_base)
+#define KC_PDPT(l)    ((l)->pt_base + KC_PAGE_SIZE)
+#define KC_PD(l, i)   ((l)->pt_base + (2 + (uint64_t)(i)) * KC_PAGE_SIZE)
 #define KC_PT_POOL(l) KC_PD(l, (l)->pd_count)
 
 int kc_layout_compute(const struct kc_limits *lim,
-		      const struct kc_elf_plan *plan, struct kc_layout *lay,
-		      char *err, size_t errlen);
+                      const struct kc_elf_plan *plan, struct kc_layout *lay,
+                      char *err, size_t errlen);
 
 /* ---- Page tables (pagetable.c), pure functions over guest memory ---- */
 
-#define KC_PTE_P  (1ULL << 0)
-#define KC_PTE_W  (1ULL << 1)
-#define KC_PTE_U  (1ULL << 2)
-#define KC_PTE_A  (1ULL << 5)
-#define KC_PTE_D  (1ULL << 6)
-#define KC_PTE_NX (1ULL << 63)
+#define KC_PTE_P    (1ULL << 0)
+#define KC_PTE_W    (1ULL << 1)
+#define KC_PTE_U    (1ULL << 2)
+#define KC_PTE_A    (1ULL << 5)
+#define KC_PTE_D    (1ULL << 6)
+#define KC_PTE_NX   (1ULL << 63)
 #define KC_PTE_ADDR 0x000ffffffffff000ULL
 
 /* Pages the host itself wrote during a request, restored at reset. */
@@ -115,18 +115,18 @@ void kc_pt_init(uint8_t *mem, const struct kc_layout *lay);
  * not NULL.  0, or -ENOMEM when the pool or the address range is exceeded.
  */
 int kc_pt_map(uint8_t *mem, const struct kc_layout *lay, uint64_t *pt_next,
-	      uint64_t va, uint64_t len, uint64_t flags,
-	      struct kc_touch *touch);
+              uint64_t va, uint64_t len, uint64_t flags,
+              struct kc_touch *touch);
 
 /* The PTE mapping va, or NULL when no page table covers it; its PDE in
  * *pde when pde is not NULL. */
-uint64_t *kc_pt_lookup(uint8_t *mem, const struct kc_layout *lay,
-		       uint64_t va, uint64_t **pde);
+uint64_t *kc_pt_lookup(uint8_t *mem, const struct kc_layout *lay, uint64_t va,
+                       uint64_t **pde);
 
 /* Clear every PDE accessed bit and PTE dirty bit (taking a snapshot), and
  * set a bit in present (one per page) for each mapped page. */
 void kc_pt_clear_dirty(uint8_t *mem, const struct kc_layout *lay,
-		       uint64_t *present);
+                       uint64_t *present);
 
 /* ---- x86 system structures (x86.c), pure ---- */
 
@@ -135,7 +135,6 @@ void kc_x86_build_system(uint8_t *mem);
 
 /* Special registers for a guest at ring 0 with these page tables. */
 void kc_x86_sregs(struct kvm_sregs *s, const struct kc_layout *lay);
-
 
 /* ---- Guest memory access (gmem.c): the one checked translation ---- */
 
@@ -147,11 +146,11 @@ void kc_x86_sregs(struct kvm_sregs *s, const struct kc_layout *lay);
  * mapping marks the pages dirty so that the reset restores them.
  */
 void *kc_gmem(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
-	      uint64_t len, int flags);
+              uint64_t len, int flags);
 
 /* Like kc_gmem for a NUL-terminated string of at most max bytes. */
-const char *kc_gmem_str(uint8_t *mem, const struct kc_layout *lay,
-			uint64_t gva, size_t max, size_t *len);
+const char *kc_gmem_str(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
+                        size_t max, size_t *len);
 
 #endif
 
@@ -177,16 +176,16 @@ struct kc_restore {
 
 struct kc_image {
 	int refs;
-	int memfd;          /* guest memory as of the snapshot */
+	int memfd;           /* guest memory as of the snapshot */
 	const uint8_t *snap; /* read-only shared view of memfd */
 	struct kc_limits lim;
 	struct kc_layout lay;
 	struct kc_symtab syms;
 	struct kvm_sregs sregs;
 	struct kc_alloc alloc;
-	uint64_t *present;  /* one bit per guest page mapped in the snapshot */
-	uint64_t entry;     /* the runtime's request entry */
-	uint64_t user_rsp;  /* stack pointer a request starts with */
+	uint64_t *present; /* one bit per guest page mapped in the snapshot */
+	uint64_t entry;    /* the runtime's request entry */
+	uint64_t user_rsp; /* stack pointer a request starts with */
 	uint64_t snapshot_bytes;
 };
 
@@ -194,14 +193,14 @@ struct kc_vm {
 	struct kc_image *img;
 	int vm_fd, vcpu_fd;
 	struct kvm_run *run;
-	uint8_t *mem;           /* guest memory: private view of img->memfd */
-	bool booting;           /* running main(), memory shared with img */
-	bool dirty;             /* ran since the last reset */
-	bool sregs_dirty;       /* segments changed: reload them at reset */
-	bool broken;            /* vCPU unusable: rebuild it at reset */
+	uint8_t *mem;     /* guest memory: private view of img->memfd */
+	bool booting;     /* running main(), memory shared with img */
+	bool dirty;       /* ran since the last reset */
+	bool sregs_dirty; /* segments changed: reload them at reset */
+	bool broken;      /* vCPU unusable: rebuild it at reset */
 	struct kc_alloc alloc;
-	uint64_t req_used;      /* bytes of the request area written */
-	struct kc_touch touch;  /* page-table pages the host changed */
+	uint64_t req_used;     /* bytes of the request area written */
+	struct kc_touch touch; /* page-table pages the host changed */
 	struct kc_restore restore;
 	struct kfpm_ready ready;
 	struct kc_result *res;
@@ -227,11 +226,11 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns);
 
 /* Set up the vCPU registers to enter user code at rip with rsp and rdi. */
 void kc_vm_enter_user(struct kc_vm *vm, uint64_t rip, uint64_t rsp,
-		      uint64_t rdi);
+                      uint64_t rdi);
 
 /* Create the KVM VM and vCPU for vm->mem with sregs.  0 or -errno. */
-int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs,
-		   char *err, size_t errlen);
+int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
+                   size_t errlen);
 void kc_vm_close_kvm(struct kc_vm *vm);
 
 /* Point the guest's memory slot at a new host mapping.  0 or -errno. */

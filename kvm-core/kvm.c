@@ -13,13 +13,13 @@
 
 #include "kc_internal.h"
 
-#define MSR_STAR         0xc0000081
-#define MSR_LSTAR        0xc0000082
-#define MSR_CSTAR        0xc0000083
-#define MSR_SYSCALL_MASK 0xc0000084
+#define MSR_STAR                  0xc0000081
+#define MSR_LSTAR                 0xc0000082
+#define MSR_CSTAR                 0xc0000083
+#define MSR_SYSCALL_MASK          0xc0000084
 #define RFLAGS_CLEARED_ON_SYSCALL 0x47700 /* TF IF DF IOPL NT AC */
-#define CR4_SMEP (1u << 20)
-#define TIMER_SIGNAL (SIGRTMIN + 1)
+#define CR4_SMEP                  (1u << 20)
+#define TIMER_SIGNAL              (SIGRTMIN + 1)
 
 static int kvm_fd = -1;
 static int run_mmap_size;
@@ -45,14 +45,16 @@ int kc_init(char *err, size_t errlen)
 	r = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 	if (r <= 0 || !(r & KVM_SYNC_X86_REGS) ||
 	    ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
-		snprintf(err, errlen,
-			 "KVM lacks KVM_CAP_SYNC_REGS or KVM_CAP_IMMEDIATE_EXIT");
+		snprintf(
+		    err, errlen,
+		    "KVM lacks KVM_CAP_SYNC_REGS or KVM_CAP_IMMEDIATE_EXIT");
 		goto fail;
 	}
 	run_mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	for (n = 64; n <= 4096; n *= 2) {
 		free(cpuid);
-		cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
+		cpuid =
+		    calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
 		if (cpuid == NULL)
 			break;
 		cpuid->nent = (uint32_t)n;
@@ -85,7 +87,7 @@ static int set_msrs(int vcpu_fd)
 		struct kvm_msr_entry e[4];
 	} m;
 	uint64_t star = ((uint64_t)(KC_SEL_KDATA | 3) << 48) |
-			((uint64_t)KC_SEL_KCODE << 32);
+	                ((uint64_t)KC_SEL_KCODE << 32);
 
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = 4;
@@ -103,10 +105,10 @@ static int set_msrs(int vcpu_fd)
 int kc_vm_set_memory(struct kc_vm *vm, uint8_t *mem)
 {
 	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = 0,
-		.userspace_addr = (uintptr_t)mem,
+	    .slot = 0,
+	    .guest_phys_addr = 0,
+	    .memory_size = 0,
+	    .userspace_addr = (uintptr_t)mem,
 	};
 
 	/* A slot's backing cannot change in place: delete, then add. */
@@ -120,7 +122,7 @@ int kc_vm_set_memory(struct kc_vm *vm, uint8_t *mem)
 }
 
 int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	struct kvm_sregs s = *sregs;
 	uint8_t *mem = vm->mem;
@@ -142,7 +144,7 @@ int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
 		goto fail;
 	what = "mmap(kvm_run)";
 	run = mmap(NULL, (size_t)run_mmap_size, PROT_READ | PROT_WRITE,
-		   MAP_SHARED, vm->vcpu_fd, 0);
+	           MAP_SHARED, vm->vcpu_fd, 0);
 	if (run == MAP_FAILED)
 		goto fail;
 	vm->run = run;
@@ -223,7 +225,7 @@ static int timer_setup(void)
 static int timer_arm(struct kvm_run *run, uint64_t ns)
 {
 	struct itimerspec its = {
-		.it_value = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)},
+	    .it_value = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)},
 	};
 	int r = timer_setup();
 
@@ -257,29 +259,31 @@ static int handle_exit(struct kc_vm *vm)
 		if (run->io.direction == KVM_EXIT_IO_OUT &&
 		    run->io.port == KC_PORT_SYSCALL)
 			return kc_sys_handle(vm);
-		if (run->io.port >= KC_PORT_EXC && run->io.port < KC_PORT_EXC + 32)
+		if (run->io.port >= KC_PORT_EXC &&
+		    run->io.port < KC_PORT_EXC + 32)
 			return kc_vm_fault(vm, run->io.port - KC_PORT_EXC);
 		return kc_vm_fault(vm, 13);
 	case KVM_EXIT_SHUTDOWN:
 		vm->broken = true;
-		return kc_vm_fail(vm, KC_ERR_FAULT, "triple fault at RIP 0x%llx",
-				  (unsigned long long)run->s.regs.regs.rip);
+		return kc_vm_fail(vm, KC_ERR_FAULT,
+		                  "triple fault at RIP 0x%llx",
+		                  (unsigned long long)run->s.regs.regs.rip);
 	case KVM_EXIT_MMIO:
 		return kc_vm_fail(vm, KC_ERR_FAULT,
-				  "access to unbacked memory at 0x%llx",
-				  (unsigned long long)run->mmio.phys_addr);
+		                  "access to unbacked memory at 0x%llx",
+		                  (unsigned long long)run->mmio.phys_addr);
 	case KVM_EXIT_HLT:
 		return kc_vm_fail(vm, KC_ERR_FAULT, "halted");
 	case KVM_EXIT_INTERNAL_ERROR:
 		vm->broken = true;
 		return kc_vm_fail(vm, KC_ERR_INTERNAL,
-				  "KVM internal error %u at RIP 0x%llx",
-				  run->internal.suberror,
-				  (unsigned long long)run->s.regs.regs.rip);
+		                  "KVM internal error %u at RIP 0x%llx",
+		                  run->internal.suberror,
+		                  (unsigned long long)run->s.regs.regs.rip);
 	default:
 		vm->broken = true;
 		return kc_vm_fail(vm, KC_ERR_INTERNAL, "unexpected VM exit %u",
-				  run->exit_reason);
+		                  run->exit_reason);
 	}
 }
 
@@ -289,7 +293,8 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns)
 
 	r = timer_arm(vm->run, limit_ns);
 	if (r)
-		return kc_vm_fail(vm, KC_ERR_INTERNAL, "timer: %s", strerror(-r));
+		return kc_vm_fail(vm, KC_ERR_INTERNAL, "timer: %s",
+		                  strerror(-r));
 	vm->dirty = true;
 	for (;;) {
 		r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
@@ -300,16 +305,17 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns)
 				continue;
 			}
 			vm->sregs_dirty = true; /* stopped anywhere */
-			st = kc_vm_fail(vm, KC_ERR_TIMEOUT,
-					"timed out after %.3fs at RIP 0x%llx",
-					(double)limit_ns / 1e9,
-					(unsigned long long)vm->run->s.regs.regs.rip);
+			st = kc_vm_fail(
+			    vm, KC_ERR_TIMEOUT,
+			    "timed out after %.3fs at RIP 0x%llx",
+			    (double)limit_ns / 1e9,
+			    (unsigned long long)vm->run->s.regs.regs.rip);
 			break;
 		}
 		if (r < 0) {
 			vm->broken = true;
 			st = kc_vm_fail(vm, KC_ERR_INTERNAL, "KVM_RUN: %s",
-					strerror(errno));
+			                strerror(errno));
 			break;
 		}
 		st = handle_exit(vm);
@@ -321,7 +327,7 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns)
 }
 
 void kc_vm_enter_user(struct kc_vm *vm, uint64_t rip, uint64_t rsp,
-		      uint64_t rdi)
+                      uint64_t rdi)
 {
 	struct kvm_regs *r = &vm->run->s.regs.regs;
 
@@ -331,8 +337,8 @@ void kc_vm_enter_user(struct kc_vm *vm, uint64_t rip, uint64_t rsp,
 	r->rip = KC_STUBS_ADDR + KC_STUB_ENTRY;
 	r->rsp = KC_IST_TOP;
 	r->rflags = 0x2;
-	r->rcx = rip;     /* sysret target */
-	r->r11 = 0x202;   /* user rflags: IF, IOPL 0 */
+	r->rcx = rip;   /* sysret target */
+	r->r11 = 0x202; /* user rflags: IF, IOPL 0 */
 	r->r12 = rsp;
 	r->rdi = rdi;
 	vm->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;

@@ -5,7 +5,7 @@
 
 #include "kc_internal.h"
 
-#define GIB (1ULL << 30)
+#define GIB  (1ULL << 30)
 #define MIB2 (2ULL << 20)
 
 void kc_limits_default(struct kc_limits *l)
@@ -22,17 +22,19 @@ void kc_limits_default(struct kc_limits *l)
 int kc_limits_check(const struct kc_limits *l, char *err, size_t errlen)
 {
 	if (l->max_memory < KC_MIN_MEMORY || l->max_memory > KC_MAX_MEMORY) {
-		snprintf(err, errlen, "max_memory must be between %lluM and %lluG",
-			 KC_MIN_MEMORY >> 20, KC_MAX_MEMORY >> 30);
+		snprintf(err, errlen,
+		         "max_memory must be between %lluM and %lluG",
+		         KC_MIN_MEMORY >> 20, KC_MAX_MEMORY >> 30);
 		return -EINVAL;
 	}
 	if (l->stack_size < 64 * 1024 || l->stack_size > l->max_memory / 4) {
 		snprintf(err, errlen,
-			 "stack_size must be between 64K and max_memory/4");
+		         "stack_size must be between 64K and max_memory/4");
 		return -EINVAL;
 	}
 	if (l->max_body_size > l->max_memory / 4) {
-		snprintf(err, errlen, "max_body_size must be at most max_memory/4");
+		snprintf(err, errlen,
+		         "max_body_size must be at most max_memory/4");
 		return -EINVAL;
 	}
 	if (l->max_request_time_ns == 0 || l->max_boot_time_ns == 0) {
@@ -43,8 +45,8 @@ int kc_limits_check(const struct kc_limits *l, char *err, size_t errlen)
 }
 
 int kc_layout_compute(const struct kc_limits *lim,
-		      const struct kc_elf_plan *plan, struct kc_layout *lay,
-		      char *err, size_t errlen)
+                      const struct kc_elf_plan *plan, struct kc_layout *lay,
+                      char *err, size_t errlen)
 {
 	uint64_t mem = lim->max_memory & KC_PAGE_MASK, pts;
 
@@ -63,10 +65,10 @@ int kc_layout_compute(const struct kc_limits *lim,
 	lay->heap_base = KC_PAGE_UP(plan->hi);
 	if (lay->heap_base + KC_STACK_GUARD > lay->mmap_top) {
 		snprintf(err, errlen,
-			 "program (ends at 0x%llx) and stack do not fit in "
-			 "max_memory (%lluM)",
-			 (unsigned long long)plan->hi,
-			 (unsigned long long)(mem >> 20));
+		         "program (ends at 0x%llx) and stack do not fit in "
+		         "max_memory (%lluM)",
+		         (unsigned long long)plan->hi,
+		         (unsigned long long)(mem >> 20));
 		return -ENOMEM;
 	}
 	return 0;

@@ -43,15 +43,13 @@ void kc_pt_init(uint8_t *mem, const struct kc_layout *lay)
 		pdpt[i] = KC_PD(lay, i) | TABLE_FLAGS | KC_PTE_A;
 }
 
-static uint64_t *pde_of(uint8_t *mem, const struct kc_layout *lay,
-			uint64_t va)
+static uint64_t *pde_of(uint8_t *mem, const struct kc_layout *lay, uint64_t va)
 {
 	return table(mem, KC_PD(lay, PD_OF(va))) + PDE_INDEX(va);
 }
 
 int kc_pt_map(uint8_t *mem, const struct kc_layout *lay, uint64_t *pt_next,
-	      uint64_t va, uint64_t len, uint64_t flags,
-	      struct kc_touch *touch)
+              uint64_t va, uint64_t len, uint64_t flags, struct kc_touch *touch)
 {
 	uint64_t end = va + len, last_pt = 0;
 
@@ -68,8 +66,8 @@ int kc_pt_map(uint8_t *mem, const struct kc_layout *lay, uint64_t *pt_next,
 			memset(mem + pt, 0, KC_PAGE_SIZE);
 			*pde = pt | TABLE_FLAGS;
 			if (touch)
-				kc_touch_add(touch, (uint64_t)((uint8_t *)pde -
-							       mem));
+				kc_touch_add(touch,
+				             (uint64_t)((uint8_t *)pde - mem));
 		}
 		pt = *pde & KC_PTE_ADDR;
 		/* Accessed preset: reads never dirty a page-table page. */
@@ -81,8 +79,8 @@ int kc_pt_map(uint8_t *mem, const struct kc_layout *lay, uint64_t *pt_next,
 	return 0;
 }
 
-uint64_t *kc_pt_lookup(uint8_t *mem, const struct kc_layout *lay,
-		       uint64_t va, uint64_t **pde_out)
+uint64_t *kc_pt_lookup(uint8_t *mem, const struct kc_layout *lay, uint64_t va,
+                       uint64_t **pde_out)
 {
 	uint64_t *pde;
 
@@ -97,7 +95,7 @@ uint64_t *kc_pt_lookup(uint8_t *mem, const struct kc_layout *lay,
 }
 
 void kc_pt_clear_dirty(uint8_t *mem, const struct kc_layout *lay,
-		       uint64_t *present)
+                       uint64_t *present)
 {
 	uint32_t d;
 	unsigned i, j;
@@ -113,7 +111,8 @@ void kc_pt_clear_dirty(uint8_t *mem, const struct kc_layout *lay,
 			pd[i] &= ~KC_PTE_A;
 			pt = table(mem, pd[i] & KC_PTE_ADDR);
 			for (j = 0; j < 512; j++) {
-				uint64_t pn = ((uint64_t)d << 18) | (i << 9) | j;
+				uint64_t pn =
+				    ((uint64_t)d << 18) | (i << 9) | j;
 
 				pt[j] &= ~KC_PTE_D;
 				if (pt[j] & KC_PTE_P)

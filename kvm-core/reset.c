@@ -24,7 +24,7 @@
  * leave resident memory or work behind it.
  */
 #define ZERO_IN_PLACE_MAX 64
-#define PAGE_NO(va) ((uint32_t)((va) >> 12))
+#define PAGE_NO(va)       ((uint32_t)((va) >> 12))
 
 static bool bit_test_set(uint64_t *bits, uint32_t n)
 {
@@ -91,8 +91,9 @@ static int scan_dirty(struct kc_vm *vm)
 			    (KC_PTE_P | KC_PTE_A))
 				continue;
 			pd[i] &= ~KC_PTE_A;
-			r |= scan_table(vm, (uint64_t *)(vm->mem + (pd[i] & KC_PTE_ADDR)),
-					((uint64_t)pdi << 30) | ((uint64_t)i << 21));
+			r |= scan_table(
+			    vm, (uint64_t *)(vm->mem + (pd[i] & KC_PTE_ADDR)),
+			    ((uint64_t)pdi << 30) | ((uint64_t)i << 21));
 		}
 	}
 	return r;
@@ -167,7 +168,7 @@ static int restore_vcpu(struct kc_vm *vm)
 			return -EIO;
 		vm->stats.rebuilds++;
 	} else if (vm->sregs_dirty &&
-		   ioctl(vm->vcpu_fd, KVM_SET_SREGS, &vm->img->sregs)) {
+	           ioctl(vm->vcpu_fd, KVM_SET_SREGS, &vm->img->sregs)) {
 		return -errno;
 	}
 	vm->broken = vm->sregs_dirty = false;

@@ -13,12 +13,12 @@
 
 #include "kc_internal.h"
 
-#define ARCH_SET_FS 0x1002
-#define ARCH_GET_FS 0x1003
-#define WRITE_MAX   (1u << 20)
-#define IOV_MAX_GUEST 1024
-#define RANDOM_MAX  (256u << 10)
-#define GUEST_ID    65534 /* uid, gid: nobody */
+#define ARCH_SET_FS     0x1002
+#define ARCH_GET_FS     0x1003
+#define WRITE_MAX       (1u << 20)
+#define IOV_MAX_GUEST   1024
+#define RANDOM_MAX      (256u << 10)
+#define GUEST_ID        65534 /* uid, gid: nobody */
 #define CANONICAL_LIMIT 0x0000800000000000ULL
 
 typedef int sys_fn(struct kc_vm *vm, struct kvm_regs *r);
@@ -80,7 +80,8 @@ static int sys_writev(struct kc_vm *vm, struct kvm_regs *r)
 	if (iov == NULL)
 		return ret(r, -EFAULT);
 	for (i = 0; i < r->rdx; i++) {
-		uint64_t base = (uintptr_t)iov[i].iov_base, len = iov[i].iov_len;
+		uint64_t base = (uintptr_t)iov[i].iov_base,
+		         len = iov[i].iov_len;
 		const char *p;
 
 		if (len > WRITE_MAX - total)
@@ -122,18 +123,18 @@ static int sys_lseek(struct kc_vm *vm, struct kvm_regs *r)
 static int out_of_memory(struct kc_vm *vm, uint64_t want)
 {
 	if (vm->booting)
-		return kc_vm_fail(vm, KC_ERR_OOM,
-				  "main() ran out of guest memory (asked for "
-				  "%lluK more; max_memory %lluM)",
-				  (unsigned long long)(want >> 10),
-				  (unsigned long long)(vm->img->lim.max_memory >>
-						       20));
-	return kc_vm_fail(vm, KC_ERR_OOM,
-			  "the request allocated over %lluM "
-			  "(max_request_memory %lluM)",
-			  (unsigned long long)(kc_vm_charged(vm) >> 20),
-			  (unsigned long long)(vm->img->lim.max_request_memory >>
-					       20));
+		return kc_vm_fail(
+		    vm, KC_ERR_OOM,
+		    "main() ran out of guest memory (asked for "
+		    "%lluK more; max_memory %lluM)",
+		    (unsigned long long)(want >> 10),
+		    (unsigned long long)(vm->img->lim.max_memory >> 20));
+	return kc_vm_fail(
+	    vm, KC_ERR_OOM,
+	    "the request allocated over %lluM "
+	    "(max_request_memory %lluM)",
+	    (unsigned long long)(kc_vm_charged(vm) >> 20),
+	    (unsigned long long)(vm->img->lim.max_request_memory >> 20));
 }
 
 /* Map fresh pages for the guest, or stop it when over its limits. */
@@ -142,8 +143,8 @@ static int map_fresh(struct kc_vm *vm, uint64_t va, uint64_t len)
 	const struct kc_layout *lay = &vm->img->lay;
 
 	if (kc_pt_map(vm->mem, lay, &vm->alloc.pt_next, va, len,
-		      KC_PTE_U | KC_PTE_W | KC_PTE_NX,
-		      vm->booting ? NULL : &vm->touch))
+	              KC_PTE_U | KC_PTE_W | KC_PTE_NX,
+	              vm->booting ? NULL : &vm->touch))
 		return out_of_memory(vm, len);
 	if (!vm->booting && kc_vm_charged(vm) > vm->img->lim.max_request_memory)
 		return out_of_memory(vm, len);
@@ -197,8 +198,7 @@ static int sys_mmap(struct kc_vm *vm, struct kvm_regs *r)
 	if (r->rsi == 0 || len < r->rsi)
 		return ret(r, -EINVAL);
 	low = a->mmap_low - len;
-	if (len > a->mmap_low ||
-	    low < a->brk_high + KC_STACK_GUARD)
+	if (len > a->mmap_low || low < a->brk_high + KC_STACK_GUARD)
 		return out_of_memory(vm, len);
 	fresh_end = a->mmap_min < a->mmap_low ? a->mmap_min : a->mmap_low;
 	if (low < a->mmap_min) {
@@ -208,7 +208,7 @@ static int sys_mmap(struct kc_vm *vm, struct kvm_regs *r)
 			return st;
 	}
 	zero_reused(vm, fresh_end > low ? fresh_end : low,
-		    a->mmap_low - (fresh_end > low ? fresh_end : low));
+	            a->mmap_low - (fresh_end > low ? fresh_end : low));
 	a->mmap_low = low;
 	return ret(r, (int64_t)low);
 }
@@ -244,12 +244,12 @@ static int sys_exit(struct kc_vm *vm, struct kvm_regs *r)
 {
 	(void)r;
 	return kc_vm_fail(vm, KC_ERR_EXIT, "%s exited with status %d",
-			  vm->booting ? "main()" : "the request",
-			  (int)(r->rdi & 0xff));
+	                  vm->booting ? "main()" : "the request",
+	                  (int)(r->rdi & 0xff));
 }
 
 static int put_timespec(struct kc_vm *vm, uint64_t gva, clockid_t clk,
-			bool usec)
+                        bool usec)
 {
 	struct timespec ts;
 	int64_t *p = guest(vm, gva, 16, KC_GMEM_WRITE);
@@ -271,7 +271,8 @@ static int sys_clock_gettime(struct kc_vm *vm, struct kvm_regs *r)
 	case CLOCK_REALTIME_COARSE:
 	case CLOCK_MONOTONIC_COARSE:
 	case CLOCK_BOOTTIME:
-		return ret(r, put_timespec(vm, r->rsi, (clockid_t)r->rdi, false));
+		return ret(r,
+		           put_timespec(vm, r->rsi, (clockid_t)r->rdi, false));
 	default:
 		return ret(r, -EINVAL);
 	}
@@ -279,8 +280,8 @@ static int sys_clock_gettime(struct kc_vm *vm, struct kvm_regs *r)
 
 static int sys_gettimeofday(struct kc_vm *vm, struct kvm_regs *r)
 {
-	return ret(r, r->rdi ? put_timespec(vm, r->rdi, CLOCK_REALTIME, true) :
-			       0);
+	return ret(r,
+	           r->rdi ? put_timespec(vm, r->rdi, CLOCK_REALTIME, true) : 0);
 }
 
 static int sys_time(struct kc_vm *vm, struct kvm_regs *r)
@@ -336,8 +337,8 @@ static int sys_arch_prctl(struct kc_vm *vm, struct kvm_regs *r)
 
 static int sys_uname(struct kc_vm *vm, struct kvm_regs *r)
 {
-	static const char fields[6][65] = {"Linux", "kvm-fpm", "6.1.0",
-					   "kvm-fpm", "x86_64", "(none)"};
+	static const char fields[6][65] = {"Linux",   "kvm-fpm", "6.1.0",
+	                                   "kvm-fpm", "x86_64",  "(none)"};
 	void *p = guest(vm, r->rdi, sizeof(fields), KC_GMEM_WRITE);
 
 	if (p == NULL)
@@ -353,46 +354,46 @@ static int hyper_breakpoint(struct kc_vm *vm, struct kvm_regs *r)
 }
 
 static sys_fn *const syscalls[] = {
-	[SYS_read] = sys_read,
-	[SYS_write] = sys_write,
-	[SYS_close] = sys_close,
-	[SYS_lseek] = sys_lseek,
-	[SYS_mmap] = sys_mmap,
-	[SYS_mprotect] = sys_zero,
-	[SYS_munmap] = sys_munmap,
-	[SYS_brk] = sys_brk,
-	[SYS_rt_sigaction] = sys_zero,
-	[SYS_rt_sigprocmask] = sys_zero,
-	[SYS_ioctl] = sys_ioctl,
-	[SYS_writev] = sys_writev,
-	[SYS_sched_yield] = sys_zero,
-	[SYS_mremap] = sys_mremap,
-	[SYS_madvise] = sys_madvise,
-	[SYS_nanosleep] = sys_zero,
-	[SYS_getpid] = sys_one,
-	[SYS_exit] = sys_exit,
-	[SYS_uname] = sys_uname,
-	[SYS_gettimeofday] = sys_gettimeofday,
-	[SYS_getuid] = sys_id,
-	[SYS_getgid] = sys_id,
-	[SYS_geteuid] = sys_id,
-	[SYS_getegid] = sys_id,
-	[SYS_getppid] = sys_zero,
-	[SYS_sigaltstack] = sys_zero,
-	[SYS_arch_prctl] = sys_arch_prctl,
-	[SYS_gettid] = sys_one,
-	[SYS_time] = sys_time,
-	[SYS_set_tid_address] = sys_one,
-	[SYS_clock_gettime] = sys_clock_gettime,
-	[SYS_clock_nanosleep] = sys_zero,
-	[SYS_exit_group] = sys_exit,
-	[SYS_getrandom] = sys_getrandom,
+    [SYS_read] = sys_read,
+    [SYS_write] = sys_write,
+    [SYS_close] = sys_close,
+    [SYS_lseek] = sys_lseek,
+    [SYS_mmap] = sys_mmap,
+    [SYS_mprotect] = sys_zero,
+    [SYS_munmap] = sys_munmap,
+    [SYS_brk] = sys_brk,
+    [SYS_rt_sigaction] = sys_zero,
+    [SYS_rt_sigprocmask] = sys_zero,
+    [SYS_ioctl] = sys_ioctl,
+    [SYS_writev] = sys_writev,
+    [SYS_sched_yield] = sys_zero,
+    [SYS_mremap] = sys_mremap,
+    [SYS_madvise] = sys_madvise,
+    [SYS_nanosleep] = sys_zero,
+    [SYS_getpid] = sys_one,
+    [SYS_exit] = sys_exit,
+    [SYS_uname] = sys_uname,
+    [SYS_gettimeofday] = sys_gettimeofday,
+    [SYS_getuid] = sys_id,
+    [SYS_getgid] = sys_id,
+    [SYS_geteuid] = sys_id,
+    [SYS_getegid] = sys_id,
+    [SYS_getppid] = sys_zero,
+    [SYS_sigaltstack] = sys_zero,
+    [SYS_arch_prctl] = sys_arch_prctl,
+    [SYS_gettid] = sys_one,
+    [SYS_time] = sys_time,
+    [SYS_set_tid_address] = sys_one,
+    [SYS_clock_gettime] = sys_clock_gettime,
+    [SYS_clock_nanosleep] = sys_zero,
+    [SYS_exit_group] = sys_exit,
+    [SYS_getrandom] = sys_getrandom,
 };
 
 static sys_fn *const hypercalls[KFPM_CALL_MAX] = {
-	[KFPM_CALL_READY] = kc_hyper_ready,
-	[KFPM_CALL_RESPONSE] = kc_hyper_response,
-	[KFPM_CALL_BREAKPOINT] = hyper_breakpoint,
+    [KFPM_CALL_READY] = kc_hyper_ready,
+    [KFPM_CALL_RESPONSE] = kc_hyper_response,
+    [KFPM_CALL_BREAKPOINT] = hyper_breakpoint,
 };
 
 int kc_sys_handle(struct kc_vm *vm)

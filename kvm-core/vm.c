@@ -11,16 +11,16 @@
 #include "kc_internal.h"
 
 static const char *const status_names[KC_STATUS_MAX] = {
-	[KC_OK] = "ok",
-	[KC_ERR_FAULT] = "fault",
-	[KC_ERR_TIMEOUT] = "timeout",
-	[KC_ERR_OOM] = "out of memory",
-	[KC_ERR_BAD_POINTER] = "bad pointer",
-	[KC_ERR_EXIT] = "exit",
-	[KC_ERR_NO_RESPONSE] = "no response",
-	[KC_ERR_TOO_LARGE] = "too large",
-	[KC_ERR_BAD_RESPONSE] = "bad response",
-	[KC_ERR_INTERNAL] = "internal error",
+    [KC_OK] = "ok",
+    [KC_ERR_FAULT] = "fault",
+    [KC_ERR_TIMEOUT] = "timeout",
+    [KC_ERR_OOM] = "out of memory",
+    [KC_ERR_BAD_POINTER] = "bad pointer",
+    [KC_ERR_EXIT] = "exit",
+    [KC_ERR_NO_RESPONSE] = "no response",
+    [KC_ERR_TOO_LARGE] = "too large",
+    [KC_ERR_BAD_RESPONSE] = "bad response",
+    [KC_ERR_INTERNAL] = "internal error",
 };
 
 const char *kc_status_name(enum kc_status s)
@@ -29,7 +29,7 @@ const char *kc_status_name(enum kc_status s)
 }
 
 enum kc_status kc_vm_fail(struct kc_vm *vm, enum kc_status status,
-			  const char *fmt, ...)
+                          const char *fmt, ...)
 {
 	va_list ap;
 
@@ -41,46 +41,48 @@ enum kc_status kc_vm_fail(struct kc_vm *vm, enum kc_status status,
 }
 
 static const char *const vector_names[32] = {
-	[0] = "divide error",
-	[1] = "debug exception",
-	[3] = "breakpoint",
-	[4] = "overflow",
-	[5] = "bound range exceeded",
-	[6] = "invalid opcode",
-	[7] = "device not available",
-	[8] = "double fault",
-	[10] = "invalid TSS",
-	[11] = "segment not present",
-	[12] = "stack-segment fault",
-	[13] = "general protection fault",
-	[14] = "page fault",
-	[16] = "x87 floating-point error",
-	[17] = "alignment check",
-	[18] = "machine check",
-	[19] = "SIMD floating-point error",
-	[21] = "control-protection fault",
+    [0] = "divide error",
+    [1] = "debug exception",
+    [3] = "breakpoint",
+    [4] = "overflow",
+    [5] = "bound range exceeded",
+    [6] = "invalid opcode",
+    [7] = "device not available",
+    [8] = "double fault",
+    [10] = "invalid TSS",
+    [11] = "segment not present",
+    [12] = "stack-segment fault",
+    [13] = "general protection fault",
+    [14] = "page fault",
+    [16] = "x87 floating-point error",
+    [17] = "alignment check",
+    [18] = "machine check",
+    [19] = "SIMD floating-point error",
+    [21] = "control-protection fault",
 };
 
 #define VECTORS_WITH_ERROR_CODE 0x60227d00u /* 8 10-14 17 21 29 30 */
 
 static void describe_page_fault(struct kc_vm *vm, uint64_t err, char *buf,
-				size_t len)
+                                size_t len)
 {
 	const struct kc_layout *lay = &vm->img->lay;
 	struct kvm_sregs s;
 	uint64_t cr2 = 0;
-	const char *access = err & 16 ? "executing" : err & 2 ? "writing" :
-							       "reading";
+	const char *access = err & 16  ? "executing"
+	                     : err & 2 ? "writing"
+	                               : "reading";
 
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) == 0)
 		cr2 = s.cr2;
-	if (cr2 < lay->stack_bottom && cr2 >= lay->stack_bottom - KC_STACK_GUARD)
+	if (cr2 < lay->stack_bottom &&
+	    cr2 >= lay->stack_bottom - KC_STACK_GUARD)
 		snprintf(buf, len, "stack overflow (%s 0x%llx)", access,
-			 (unsigned long long)cr2);
+		         (unsigned long long)cr2);
 	else
 		snprintf(buf, len, "page fault %s %s 0x%llx (error 0x%llx)",
-			 err & 1 ? "(protection)" : "(not mapped)", access,
-			 (unsigned long long)cr2, (unsigned long long)err);
+		         err & 1 ? "(protection)" : "(not mapped)", access,
+		         (unsigned long long)cr2, (unsigned long long)err);
 }
 
 enum kc_status kc_vm_fault(struct kc_vm *vm, unsigned vector)
@@ -94,7 +96,7 @@ enum kc_status kc_vm_fault(struct kc_vm *vm, unsigned vector)
 	/* The exception frame is on the IST stack, which the host owns. */
 	if (rsp < KC_IST_BASE || rsp > KC_IST_TOP - frame_size)
 		return kc_vm_fail(vm, KC_ERR_FAULT,
-				  "exception %u with a bad stack", vector);
+		                  "exception %u with a bad stack", vector);
 	memcpy(frame, vm->mem + rsp, frame_size);
 	if (has_err)
 		err = frame[0];
@@ -105,12 +107,12 @@ enum kc_status kc_vm_fault(struct kc_vm *vm, unsigned vector)
 		snprintf(what, sizeof(what), "%s", name ? name : "exception");
 	if (vector == 13 && err)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what),
-			 " (selector 0x%llx)", (unsigned long long)err);
+		         " (selector 0x%llx)", (unsigned long long)err);
 	kc_symtab_describe(&vm->img->syms, rip, sym, sizeof(sym));
 	return kc_vm_fail(vm, KC_ERR_FAULT, "%s at RIP 0x%llx%s%s%s%s", what,
-			  (unsigned long long)rip, sym[0] ? " <" : "", sym,
-			  sym[0] ? ">" : "",
-			  (frame[has_err ? 2 : 1] & 3) ? "" : " (in ring 0)");
+	                  (unsigned long long)rip, sym[0] ? " <" : "", sym,
+	                  sym[0] ? ">" : "",
+	                  (frame[has_err ? 2 : 1] & 3) ? "" : " (in ring 0)");
 }
 
 uint64_t kc_vm_charged(const struct kc_vm *vm)
@@ -122,7 +124,7 @@ uint64_t kc_vm_charged(const struct kc_vm *vm)
 }
 
 int kc_vm_create(struct kc_image *img, kc_output_fn *out, void *out_ctx,
-		 struct kc_vm **vmp, char *err, size_t errlen)
+                 struct kc_vm **vmp, char *err, size_t errlen)
 {
 	struct kc_vm *vm = calloc(1, sizeof(*vm));
 	void *mem;
@@ -131,7 +133,7 @@ int kc_vm_create(struct kc_image *img, kc_output_fn *out, void *out_ctx,
 	if (vm == NULL)
 		return -ENOMEM;
 	mem = mmap(NULL, img->lay.mem_size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_NORESERVE, img->memfd, 0);
+	           MAP_PRIVATE | MAP_NORESERVE, img->memfd, 0);
 	if (mem == MAP_FAILED) {
 		r = -errno;
 		snprintf(err, errlen, "mmap guest memory: %s", strerror(-r));
@@ -192,8 +194,7 @@ struct req_writer {
 	uint64_t gbase, used, size;
 };
 
-static uint64_t put(struct req_writer *w, const void *p, size_t n,
-		    bool nul)
+static uint64_t put(struct req_writer *w, const void *p, size_t n, bool nul)
 {
 	uint64_t at = (w->used + 7) & ~7ULL, need = n + (nul ? 1 : 0);
 
@@ -208,7 +209,7 @@ static uint64_t put(struct req_writer *w, const void *p, size_t n,
 }
 
 static bool put_str(struct req_writer *w, struct kfpm_str *dst,
-		    const struct kc_str *src)
+                    const struct kc_str *src)
 {
 	dst->len = src->len;
 	dst->ptr = put(w, src->ptr ? src->ptr : "", src->len, true);
@@ -219,7 +220,7 @@ static bool write_request(struct kc_vm *vm, const struct kc_request *req)
 {
 	const struct kc_layout *lay = &vm->img->lay;
 	struct req_writer w = {vm->mem + lay->req_base, lay->req_base, 0,
-			       lay->req_size};
+	                       lay->req_size};
 	struct kfpm_request r, *rp;
 	struct kfpm_header *h;
 	size_t i;
@@ -230,8 +231,8 @@ static bool write_request(struct kc_vm *vm, const struct kc_request *req)
 	r.header_count = (uint32_t)req->header_count;
 	ok = put(&w, &r, sizeof(r), false) != 0 &&
 	     req->header_count < UINT32_MAX / sizeof(*h);
-	r.headers = ok ? put(&w, NULL, req->header_count * sizeof(*h), false) :
-			 0;
+	r.headers =
+	    ok ? put(&w, NULL, req->header_count * sizeof(*h), false) : 0;
 	ok = ok && r.headers && put_str(&w, &r.method, &req->method) &&
 	     put_str(&w, &r.uri, &req->uri) &&
 	     put_str(&w, &r.query, &req->query) &&
@@ -253,7 +254,7 @@ static bool write_request(struct kc_vm *vm, const struct kc_request *req)
 }
 
 enum kc_status kc_vm_request(struct kc_vm *vm, const struct kc_request *req,
-			     struct kc_result *res)
+                             struct kc_result *res)
 {
 	memset(res, 0, offsetof(struct kc_result, error));
 	res->error[0] = 0;
@@ -263,14 +264,14 @@ enum kc_status kc_vm_request(struct kc_vm *vm, const struct kc_request *req,
 	vm->stats.requests++;
 	if (!write_request(vm, req)) {
 		vm->dirty = true;
-		return kc_vm_fail(vm, KC_ERR_TOO_LARGE,
-				  "request of %zu header(s) and %zu body bytes "
-				  "does not fit the request area (%lluK)",
-				  req->header_count, req->body_len,
-				  (unsigned long long)(vm->img->lay.req_size >>
-						       10));
+		return kc_vm_fail(
+		    vm, KC_ERR_TOO_LARGE,
+		    "request of %zu header(s) and %zu body bytes "
+		    "does not fit the request area (%lluK)",
+		    req->header_count, req->body_len,
+		    (unsigned long long)(vm->img->lay.req_size >> 10));
 	}
 	kc_vm_enter_user(vm, vm->img->entry, vm->img->user_rsp,
-			 vm->img->lay.req_base);
+	                 vm->img->lay.req_base);
 	return kc_vm_run(vm, vm->img->lim.max_request_time_ns);
 }

@@ -8,22 +8,22 @@ extern const uint8_t kc_stubs_begin[], kc_stubs_end[];
 
 #define GDT_ENTRIES 7 /* null, kcode, kdata, udata, ucode, tss (2) */
 #define IDT_VECTORS 32
-#define TSS_IOPB    104        /* I/O bitmap offset in the TSS */
+#define TSS_IOPB    104                  /* I/O bitmap offset in the TSS */
 #define TSS_LIMIT   (TSS_IOPB + 256 / 8) /* ports 0-255, then 0xff */
 
-#define CR0_PE (1u << 0)
-#define CR0_MP (1u << 1)
-#define CR0_ET (1u << 4)
-#define CR0_NE (1u << 5)
-#define CR0_WP (1u << 16)
-#define CR0_PG (1u << 31)
+#define CR0_PE         (1u << 0)
+#define CR0_MP         (1u << 1)
+#define CR0_ET         (1u << 4)
+#define CR0_NE         (1u << 5)
+#define CR0_WP         (1u << 16)
+#define CR0_PG         (1u << 31)
 #define CR4_PAE        (1u << 5)
 #define CR4_OSFXSR     (1u << 9)
 #define CR4_OSXMMEXCPT (1u << 10)
-#define EFER_SCE (1u << 0)
-#define EFER_LME (1u << 8)
-#define EFER_LMA (1u << 10)
-#define EFER_NXE (1u << 11)
+#define EFER_SCE       (1u << 0)
+#define EFER_LME       (1u << 8)
+#define EFER_LMA       (1u << 10)
+#define EFER_NXE       (1u << 11)
 
 static void build_gdt(uint64_t *gdt)
 {
@@ -36,7 +36,7 @@ static void build_gdt(uint64_t *gdt)
 	gdt[4] = 0x00affb000000ffffULL; /* user code, 64-bit, DPL 3 */
 	/* 64-bit TSS descriptor, busy, over two entries. */
 	gdt[5] = TSS_LIMIT | ((base & 0xffffff) << 16) | (0x8bULL << 40) |
-		 (((base >> 24) & 0xff) << 56);
+	         (((base >> 24) & 0xff) << 56);
 	gdt[6] = base >> 32;
 }
 
@@ -44,8 +44,8 @@ static void gate(uint64_t *idt, unsigned v, uint64_t off, uint64_t dpl)
 {
 	/* Interrupt gate on IST 1: a fault always finds a good stack. */
 	idt[2 * v] = (off & 0xffff) | ((uint64_t)KC_SEL_KCODE << 16) |
-		     (1ULL << 32) | ((0x8eULL | (dpl << 5)) << 40) |
-		     (((off >> 16) & 0xffff) << 48);
+	             (1ULL << 32) | ((0x8eULL | (dpl << 5)) << 40) |
+	             (((off >> 16) & 0xffff) << 48);
 	idt[2 * v + 1] = off >> 32;
 }
 
@@ -88,7 +88,7 @@ void kc_x86_build_system(uint8_t *mem)
 }
 
 static void segment(struct kvm_segment *s, uint16_t sel, uint8_t type,
-		    uint8_t dpl, int code)
+                    uint8_t dpl, int code)
 {
 	memset(s, 0, sizeof(*s));
 	s->base = 0;

@@ -6,14 +6,14 @@
 #define KC_PAGE_SIZE 0x1000
 
 /* Low fixed area, supervisor only.  Page 0 stays unmapped. */
-#define KC_GDT_ADDR     0x1000
-#define KC_IDT_ADDR     0x2000
-#define KC_TSS_ADDR     0x3000
-#define KC_STUBS_ADDR   0x4000
-#define KC_FXAREA_ADDR  0x5000 /* FXSAVE image restored on every entry */
-#define KC_IST_BASE     0x6000
-#define KC_IST_TOP      0x9000 /* exceptions run on [KC_IST_BASE, TOP) */
-#define KC_USER_MIN     0x100000 /* lowest address a program may use */
+#define KC_GDT_ADDR    0x1000
+#define KC_IDT_ADDR    0x2000
+#define KC_TSS_ADDR    0x3000
+#define KC_STUBS_ADDR  0x4000
+#define KC_FXAREA_ADDR 0x5000 /* FXSAVE image restored on every entry */
+#define KC_IST_BASE    0x6000
+#define KC_IST_TOP     0x9000   /* exceptions run on [KC_IST_BASE, TOP) */
+#define KC_USER_MIN    0x100000 /* lowest address a program may use */
 
 /* GDT selectors. syscall: CS=0x08 SS=0x10; sysret: SS=0x18|3 CS=0x20|3. */
 #define KC_SEL_KCODE 0x08
@@ -27,10 +27,10 @@
 #define KC_PORT_EXC     0x80 /* + vector, for vectors 0..31 */
 
 /* Offsets of the entry points inside the stubs page. */
-#define KC_STUB_ENTRY         0x00 /* flush TLB, restore FPU, sysret */
-#define KC_STUB_SYSCALL       0x20 /* LSTAR */
-#define KC_STUB_UD            0x30 /* #UD: system calls and real ones */
-#define KC_STUB_EXC           0x80 /* 16 bytes per vector */
-#define KC_STUB_EXC_SIZE      16
+#define KC_STUB_ENTRY    0x00 /* flush TLB, restore FPU, sysret */
+#define KC_STUB_SYSCALL  0x20 /* LSTAR */
+#define KC_STUB_UD       0x30 /* #UD: system calls and real ones */
+#define KC_STUB_EXC      0x80 /* 16 bytes per vector */
+#define KC_STUB_EXC_SIZE 16
 
 #endif

@@ -18,8 +18,8 @@ void my_backend(const char *url);
 /* Answer the current request and end it.  Does not return.  The body is
  * copied out by the host; content_type may be NULL (text/plain). */
 __attribute__((noreturn)) void backend_response(int status,
-						const char *content_type,
-						const void *body, size_t len);
+                                                const char *content_type,
+                                                const void *body, size_t len);
 
 /* backend_response() with a NUL-terminated body. */
 __attribute__((noreturn)) void

@@ -16,7 +16,7 @@ __attribute__((section(".note.kvmfpm"), aligned(4), used)) static const struct {
 	char name[8];
 	uint32_t version;
 } abi_note = {sizeof(KFPM_NOTE_NAME), 4, KFPM_NOTE_TYPE, KFPM_NOTE_NAME,
-	      KFPM_ABI_VERSION};
+              KFPM_ABI_VERSION};
 
 /* Weak, so that a program without my_backend still links; the host refuses
  * it when it declares itself ready. */
@@ -30,16 +30,14 @@ static long hypercall(enum kfpm_call call, const void *arg)
 {
 	long ret;
 	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"((unsigned long)KFPM_CALL_BASE + call), "D"(arg)
-			 : "rcx", "r11", "memory");
+	                 : "=a"(ret)
+	                 : "a"((unsigned long)KFPM_CALL_BASE + call), "D"(arg)
+	                 : "rcx", "r11", "memory");
 	return ret;
 }
 
-__attribute__((noreturn)) static void send_response(int status,
-						    const char *type,
-						    const void *body,
-						    size_t len)
+__attribute__((noreturn)) static void
+send_response(int status, const char *type, const void *body, size_t len)
 {
 	struct kfpm_response r;
 
@@ -59,15 +57,14 @@ __attribute__((noreturn)) static void send_response(int status,
 }
 
 void backend_response(int status, const char *content_type, const void *body,
-		      size_t len)
+                      size_t len)
 {
 	if (status < 100 || status > 999)
 		status = 500;
 	send_response(status, content_type, body, len);
 }
 
-void backend_response_str(int status, const char *content_type,
-			  const char *str)
+void backend_response_str(int status, const char *content_type, const char *str)
 {
 	backend_response(status, content_type, str, str ? strlen(str) : 0);
 }
@@ -161,7 +158,7 @@ const char *request_header(const char *name)
 	h = (const struct kfpm_header *)(uintptr_t)current->headers;
 	for (i = 0; i < current->header_count; i++)
 		if (header_name_eq(name, (const char *)(uintptr_t)h[i].name.ptr,
-				   h[i].name.len))
+		                   h[i].name.len))
 			return (const char *)(uintptr_t)h[i].value.ptr;
 	return NULL;
 }
@@ -170,9 +167,9 @@ const void *request_body(size_t *len)
 {
 	if (len)
 		*len = current ? current->body.len : 0;
-	return current && current->body.len ?
-		       (const void *)(uintptr_t)current->body.ptr :
-		       "";
+	return current && current->body.len
+	           ? (const void *)(uintptr_t)current->body.ptr
+	           : "";
 }
 
 /* Where the host enters for each request, on the snapshot's stack. */

@@ -30,8 +30,8 @@ void guest_boot(struct guest *g, const char *path, const struct kc_limits *lim)
 		kc_limits_default(&def);
 		lim = &def;
 	}
-	g->boot = fs_program_boot(path, lim, NULL, NULL, &prog, &g->img,
-				  &g->vm, g->err, sizeof(g->err));
+	g->boot = fs_program_boot(path, lim, NULL, NULL, &prog, &g->img, &g->vm,
+	                          g->err, sizeof(g->err));
 	if (g->boot == 0)
 		fs_program_free(&prog);
 }
@@ -40,10 +40,10 @@ enum kc_status guest_get(struct guest *g, const char *url)
 {
 	const char *q = strchr(url, '?');
 	struct kc_request req = {
-		.method = {"GET", 3},
-		.uri = {url, strlen(url)},
-		.query = {q ? q + 1 : "", q ? strlen(q + 1) : 0},
-		.remote_addr = {"127.0.0.1", 9},
+	    .method = {"GET", 3},
+	    .uri = {url, strlen(url)},
+	    .query = {q ? q + 1 : "", q ? strlen(q + 1) : 0},
+	    .remote_addr = {"127.0.0.1", 9},
 	};
 
 	cr_assert_eq(g->boot, 0, "boot failed: %s", g->err);
@@ -53,8 +53,8 @@ enum kc_status guest_get(struct guest *g, const char *url)
 const char *guest_body(struct guest *g)
 {
 	static char buf[1 << 16];
-	size_t n = g->res.body.len < sizeof(buf) - 1 ? g->res.body.len :
-						       sizeof(buf) - 1;
+	size_t n = g->res.body.len < sizeof(buf) - 1 ? g->res.body.len
+	                                             : sizeof(buf) - 1;
 
 	memcpy(buf, g->res.body.ptr, n);
 	buf[n] = 0;

@@ -16,7 +16,7 @@ Test(examples, hello)
 	cr_assert(strstr(guest_body(&g), "Hello from kvm-fpm"));
 	cr_assert(strstr(guest_body(&g), "/a&lt;b"));
 	cr_assert_eq(g.res.headers.len,
-		     strlen("Cache-Control: public, max-age=60\r\n"));
+	             strlen("Cache-Control: public, max-age=60\r\n"));
 	guest_free(&g);
 }
 
@@ -36,8 +36,8 @@ Test(examples, counter_sees_snapshot_every_time)
 
 Test(examples, png_is_a_png)
 {
-	static const unsigned char sig[8] = {0x89, 'P', 'N', 'G',
-					     '\r', '\n', 0x1a, '\n'};
+	static const unsigned char sig[8] = {0x89, 'P',  'N',  'G',
+	                                     '\r', '\n', 0x1a, '\n'};
 	struct guest g;
 
 	guest_boot(&g, "tenant-sdk/examples/png", NULL);
@@ -55,9 +55,10 @@ Test(examples, fault_tenant_recovers_between_failures)
 		const char *url;
 		enum kc_status st;
 	} seq[] = {
-		{"/", KC_OK},        {"/crash", KC_ERR_FAULT}, {"/", KC_OK},
-		{"/oom", KC_ERR_OOM}, {"/", KC_OK},            {"/exit", KC_ERR_EXIT},
-		{"/", KC_OK},
+	    {"/", KC_OK}, {"/crash", KC_ERR_FAULT},
+	    {"/", KC_OK}, {"/oom", KC_ERR_OOM},
+	    {"/", KC_OK}, {"/exit", KC_ERR_EXIT},
+	    {"/", KC_OK},
 	};
 	struct kc_limits lim;
 	struct guest g;
@@ -67,7 +68,7 @@ Test(examples, fault_tenant_recovers_between_failures)
 	guest_boot(&g, "tenant-sdk/examples/fault", &lim);
 	for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
 		cr_assert_eq(guest_get(&g, seq[i].url), seq[i].st, "%s: %s",
-			     seq[i].url, g.res.error);
+		             seq[i].url, g.res.error);
 		if (seq[i].st == KC_OK)
 			cr_assert_str_eq(guest_body(&g), "ok\n");
 		cr_assert_eq(kc_vm_reset(g.vm), 0);
@@ -84,11 +85,11 @@ Test(contract, headers_and_status)
 	cr_assert_eq(g.res.http_status, 201);
 	cr_assert_str_eq(guest_body(&g), "bad_name=-1 inject=-1\n");
 	cr_assert_eq(g.res.headers.len,
-		     strlen("X-Tenant: yes\r\nSet-Cookie: a=b\r\n"));
+	             strlen("X-Tenant: yes\r\nSet-Cookie: a=b\r\n"));
 	cr_assert_eq(memcmp(g.res.headers.ptr,
-			    "X-Tenant: yes\r\nSet-Cookie: a=b\r\n",
-			    g.res.headers.len),
-		     0);
+	                    "X-Tenant: yes\r\nSet-Cookie: a=b\r\n",
+	                    g.res.headers.len),
+	             0);
 	guest_free(&g);
 }
 
@@ -125,7 +126,7 @@ Test(isolation, ten_thousand_requests)
 	guest_boot(&g, P("isolation"), NULL);
 	for (i = 0; i < 10000; i++) {
 		cr_assert_eq(guest_get(&g, "/"), KC_OK, "request %d: %s", i,
-			     g.res.error);
+		             g.res.error);
 		if (strcmp(guest_body(&g), "clean\n") != 0)
 			cr_assert_fail("request %d: %s", i, guest_body(&g));
 		cr_assert_eq(kc_vm_reset(g.vm), 0);
@@ -133,7 +134,7 @@ Test(isolation, ten_thousand_requests)
 			rss100 = guest_rss_kib();
 	}
 	cr_assert_lt(labs(guest_rss_kib() - rss100), 1024,
-		     "RSS %ld KiB after 100, %ld after 10000", rss100,
-		     guest_rss_kib());
+	             "RSS %ld KiB after 100, %ld after 10000", rss100,
+	             guest_rss_kib());
 	guest_free(&g);
 }

@@ -8,7 +8,7 @@
 #define P(name) "build/programs/" name
 
 static void expect_twice(const char *prog, enum kc_status st,
-			 const char *error_part)
+                         const char *error_part)
 {
 	struct guest g;
 	int i;
@@ -16,9 +16,9 @@ static void expect_twice(const char *prog, enum kc_status st,
 	guest_boot(&g, prog, NULL);
 	for (i = 0; i < 2; i++) {
 		cr_assert_eq(guest_get(&g, "/"), st, "%s: got %s (%s)", prog,
-			     kc_status_name(g.res.status), g.res.error);
+		             kc_status_name(g.res.status), g.res.error);
 		cr_assert(strstr(g.res.error, error_part), "%s: error '%s'",
-			  prog, g.res.error);
+		          prog, g.res.error);
 		cr_assert_eq(kc_vm_reset(g.vm), 0);
 	}
 	guest_free(&g);
@@ -27,7 +27,7 @@ static void expect_twice(const char *prog, enum kc_status st,
 Test(hostile, null_write)
 {
 	expect_twice(P("null_write"), KC_ERR_FAULT,
-		     "page fault (not mapped) writing 0x0 ");
+	             "page fault (not mapped) writing 0x0 ");
 }
 
 Test(hostile, wild_write)
@@ -66,7 +66,7 @@ Test(hostile, symbol_in_report)
 Test(hostile, bad_pointer_to_response)
 {
 	expect_twice(P("bad_pointer"), KC_ERR_BAD_POINTER,
-		     "bad body pointer 0xdead0000");
+	             "bad body pointer 0xdead0000");
 }
 
 Test(hostile, no_response)
@@ -86,13 +86,13 @@ Test(hostile, memory_bomb)
 	before = guest_rss_kib();
 	for (i = 0; i < 2; i++) {
 		cr_assert_eq(guest_get(&g, "/"), KC_ERR_OOM, "got %s (%s)",
-			     kc_status_name(g.res.status), g.res.error);
+		             kc_status_name(g.res.status), g.res.error);
 		cr_assert(strstr(g.res.error, "max_request_memory 64M"));
 		cr_assert_eq(kc_vm_reset(g.vm), 0);
 	}
 	after = guest_rss_kib();
 	cr_assert_lt(after - before, 1024, "RSS grew by %ld KiB",
-		     after - before);
+	             after - before);
 	guest_free(&g);
 }
 
@@ -128,7 +128,7 @@ Test(hostile, host_syscalls_do_not_exist)
 	guest_boot(&g, P("fork_exec"), NULL);
 	cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
 	cr_assert_str_eq(guest_body(&g), "fork=-1 errno=38 execve=-1 "
-					 "errno=38 socket=-1 errno=38\n");
+	                                 "errno=38 socket=-1 errno=38\n");
 	guest_free(&g);
 }
 

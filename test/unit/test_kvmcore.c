@@ -89,29 +89,29 @@ Test(elf, shared_object)
 Test(elf, writable_and_executable_segment)
 {
 	load_phdr(PF_R | PF_X)->p_flags |= PF_W;
-	cr_assert(strstr(check(elf_len), "is writable and executable"),
-		  "%s", check(elf_len));
+	cr_assert(strstr(check(elf_len), "is writable and executable"), "%s",
+	          check(elf_len));
 }
 
 Test(elf, segment_in_page_zero)
 {
 	load_phdr(PF_R | PF_X)->p_vaddr = 0;
 	cr_assert(strstr(check(elf_len), "below the lowest program address"),
-		  "%s", check(elf_len));
+	          "%s", check(elf_len));
 }
 
 Test(elf, entry_outside_code)
 {
 	((Elf64_Ehdr *)elf)->e_entry = load_phdr(PF_R | PF_W)->p_vaddr;
-	cr_assert(strstr(check(elf_len), "not in an executable segment"),
-		  "%s", check(elf_len));
+	cr_assert(strstr(check(elf_len), "not in an executable segment"), "%s",
+	          check(elf_len));
 }
 
 Test(elf, segment_past_file_end)
 {
 	load_phdr(PF_R | PF_X)->p_offset = elf_len;
 	cr_assert(strstr(check(elf_len), "past the end of the file"), "%s",
-		  check(elf_len));
+	          check(elf_len));
 }
 
 Test(elf, missing_abi_note)
@@ -141,16 +141,17 @@ static void make_mem(void)
 	lim.max_memory = 16ULL << 20;
 	lim.stack_size = 1 << 20;
 	cr_assert_eq(kc_layout_compute(&lim, &plan, &lay, err, sizeof(err)), 0,
-		     "%s", err);
+	             "%s", err);
 	mem = calloc(1, lay.mem_size);
 	kc_pt_init(mem, &lay);
 	next = KC_PT_POOL(&lay);
 	cr_assert_eq(kc_pt_map(mem, &lay, &next, 0x400000, 0x2000,
-			       KC_PTE_U | KC_PTE_W, NULL), 0);
-	cr_assert_eq(kc_pt_map(mem, &lay, &next, 0x402000, 0x1000, KC_PTE_U,
-			       NULL), 0);
-	cr_assert_eq(kc_pt_map(mem, &lay, &next, 0x1000, 0x1000, KC_PTE_W,
-			       NULL), 0);
+	                       KC_PTE_U | KC_PTE_W, NULL),
+	             0);
+	cr_assert_eq(
+	    kc_pt_map(mem, &lay, &next, 0x402000, 0x1000, KC_PTE_U, NULL), 0);
+	cr_assert_eq(
+	    kc_pt_map(mem, &lay, &next, 0x1000, 0x1000, KC_PTE_W, NULL), 0);
 }
 
 static void free_mem(void)
@@ -172,7 +173,7 @@ Test(gmem, layout_is_ordered)
 Test(gmem, user_pages_translate)
 {
 	cr_assert_eq(kc_gmem(mem, &lay, 0x400010, 0x1ff0, KC_GMEM_WRITE),
-		     mem + 0x400010);
+	             mem + 0x400010);
 	cr_assert_eq(kc_gmem(mem, &lay, 0x402000, 16, 0), mem + 0x402000);
 }
 
@@ -205,7 +206,7 @@ Test(gmem, strings_stop_at_unmapped_pages)
 	cr_assert_null(kc_gmem_str(mem, &lay, 0x402000, 1 << 20, &len));
 	mem[0x402ffe] = 0;
 	cr_assert_eq(kc_gmem_str(mem, &lay, 0x402000, 1 << 20, &len),
-		     (char *)mem + 0x402000);
+	             (char *)mem + 0x402000);
 	cr_assert_eq(len, 0xffe);
 	cr_assert_null(kc_gmem_str(mem, &lay, 0x402000, 16, &len));
 }
