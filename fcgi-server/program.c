@@ -72,22 +72,8 @@ int fs_program_boot(const char *path, const struct kc_limits *lim,
 	return r;
 }
 
-void fs_program_log_output(void *tenant, int fd, const char *buf, size_t len)
+void fs_program_log_output(void *tenant, int fd, const char *line, size_t len)
 {
-	const char *name = tenant;
-
-	while (len > 0) {
-		const char *nl = memchr(buf, '\n', len);
-		size_t line = nl ? (size_t)(nl - buf) : len;
-		size_t shown =
-		    line < FS_OUTPUT_LINE_MAX ? line : FS_OUTPUT_LINE_MAX;
-
-		fprintf(stderr, "[%s%s] %.*s%s\n", name,
-		        fd == 2 ? " stderr" : "", (int)shown, buf,
-		        shown < line ? " [...]" : "");
-		if (nl == NULL)
-			break;
-		buf += line + 1;
-		len -= line + 1;
-	}
+	fprintf(stderr, "[%s%s] %.*s\n", (const char *)tenant,
+	        fd == 2 ? " stderr" : "", (int)len, line);
 }

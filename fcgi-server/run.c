@@ -17,12 +17,6 @@ static int write_stdout(void *ctx, const void *buf, size_t len)
 	return fwrite(buf, 1, len, stdout) == len ? 0 : -EIO;
 }
 
-/* Guest output goes to stderr, one prefixed line at a time. */
-static void guest_output(void *ctx, int fd, const char *buf, size_t len)
-{
-	fs_program_log_output(ctx, fd, buf, len);
-}
-
 static int usage(void)
 {
 	fprintf(stderr, "usage: kvm-fpm run [--KEY=VALUE...] PROGRAM URL...\n"
@@ -98,8 +92,9 @@ int fs_run_main(int argc, char **argv)
 	}
 	r = kc_init(err, sizeof(err));
 	if (r == 0)
-		r = fs_program_boot(argv[i], &t.limits, guest_output, argv[i],
-		                    &prog, &img, &vm, err, sizeof(err));
+		r = fs_program_boot(argv[i], &t.limits, fs_program_log_output,
+		                    argv[i], &prog, &img, &vm, err,
+		                    sizeof(err));
 	fs_conf_tenant_free(&t);
 	if (r) {
 		fprintf(stderr, "kvm-fpm run: %s: %s\n", argv[i], err);

@@ -75,8 +75,10 @@ struct kc_result {
 	char error[256];
 };
 
-/* Where a guest's stdout/stderr lines and the monitor's notes go. */
-typedef void kc_output_fn(void *ctx, int fd, const char *buf, size_t len);
+/* Where a guest's stdout (fd 1) and stderr (fd 2) go: one line at a time,
+ * without its newline, cut at KC_OUTPUT_LINE_MAX bytes. */
+#define KC_OUTPUT_LINE_MAX 1024
+typedef void kc_output_fn(void *ctx, int fd, const char *line, size_t len);
 
 /*
  * Open /dev/kvm and check the capabilities kvm-core needs.  Call once per

@@ -206,6 +206,11 @@ struct kc_vm {
 	struct kc_result *res;
 	kc_output_fn *out;
 	void *out_ctx;
+	struct kc_line {
+		size_t len;
+		bool cut; /* dropping the rest of an over-long line */
+		char buf[KC_OUTPUT_LINE_MAX];
+	} line[2]; /* stdout, stderr */
 	struct kc_vm_stats stats;
 };
 
@@ -242,6 +247,10 @@ kc_vm_fail(struct kc_vm *vm, enum kc_status status, const char *fmt, ...);
 
 /* Describe an exception the guest took into vm->res; KC_ERR_FAULT. */
 enum kc_status kc_vm_fault(struct kc_vm *vm, unsigned vector);
+
+/* Pass guest output on as lines; flush what is left at the end of a run. */
+void kc_vm_output(struct kc_vm *vm, int fd, const char *p, size_t len);
+void kc_vm_output_flush(struct kc_vm *vm);
 
 /* Allocate the VM's restore list.  0 or -ENOMEM. */
 int kc_vm_init_restore(struct kc_vm *vm);

@@ -323,6 +323,7 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns)
 			break;
 	}
 	timer_disarm(vm->run);
+	kc_vm_output_flush(vm);
 	return (enum kc_status)st;
 }
 

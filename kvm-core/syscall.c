@@ -62,8 +62,7 @@ static int sys_write(struct kc_vm *vm, struct kvm_regs *r)
 	p = guest(vm, r->rsi, len, 0);
 	if (p == NULL)
 		return ret(r, -EFAULT);
-	if (vm->out && len)
-		vm->out(vm->out_ctx, (int)r->rdi, p, len);
+	kc_vm_output(vm, (int)r->rdi, p, len);
 	return ret(r, (int64_t)len);
 }
 
@@ -89,8 +88,7 @@ static int sys_writev(struct kc_vm *vm, struct kvm_regs *r)
 		p = guest(vm, base, len, 0);
 		if (p == NULL)
 			return ret(r, total ? (int64_t)total : -EFAULT);
-		if (vm->out && len)
-			vm->out(vm->out_ctx, (int)r->rdi, p, len);
+		kc_vm_output(vm, (int)r->rdi, p, len);
 		total += len;
 	}
 	return ret(r, (int64_t)total);
@@ -242,7 +240,6 @@ static int sys_mremap(struct kc_vm *vm, struct kvm_regs *r)
 
 static int sys_exit(struct kc_vm *vm, struct kvm_regs *r)
 {
-	(void)r;
 	return kc_vm_fail(vm, KC_ERR_EXIT, "%s exited with status %d",
 	                  vm->booting ? "main()" : "the request",
 	                  (int)(r->rdi & 0xff));

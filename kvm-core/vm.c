@@ -115,6 +115,49 @@ enum kc_status kc_vm_fault(struct kc_vm *vm, unsigned vector)
 	                  (frame[has_err ? 2 : 1] & 3) ? "" : " (in ring 0)");
 }
 
+static void line_emit(struct kc_vm *vm, int fd, struct kc_line *l)
+{
+	if (vm->out && !l->cut)
+		vm->out(vm->out_ctx, fd, l->buf, l->len);
+	l->len = 0;
+}
+
+void kc_vm_output(struct kc_vm *vm, int fd, const char *p, size_t len)
+{
+	struct kc_line *l = &vm->line[fd == 2];
+
+	while (len > 0) {
+		const char *nl = memchr(p, '\n', len);
+		size_t n = nl ? (size_t)(nl - p) : len, room;
+
+		room = sizeof(l->buf) - l->len;
+		memcpy(l->buf + l->len, p, n < room ? n : room);
+		l->len += n < room ? n : room;
+		if (n >= room && !l->cut) { /* over-long: emit, drop the rest */
+			line_emit(vm, fd, l);
+			l->cut = true;
+		}
+		if (nl == NULL)
+			break;
+		line_emit(vm, fd, l);
+		l->cut = false;
+		p += n + 1;
+		len -= n + 1;
+	}
+}
+
+void kc_vm_output_flush(struct kc_vm *vm)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (vm->line[i].len && !vm->line[i].cut)
+			line_emit(vm, i + 1, &vm->line[i]);
+		vm->line[i].len = 0;
+		vm->line[i].cut = false;
+	}
+}
+
 uint64_t kc_vm_charged(const struct kc_vm *vm)
 {
 	const struct kc_alloc *snap = &vm->img->alloc, *now = &vm->alloc;

@@ -19,6 +19,17 @@ void guest_require_kvm(void)
 	cr_skip_test("no KVM here: %s", err);
 }
 
+static void capture(void *ctx, int fd, const char *line, size_t len)
+{
+	struct guest *g = ctx;
+	int n = snprintf(g->output + g->output_len,
+			 sizeof(g->output) - g->output_len, "%d:%.*s\n", fd,
+			 (int)len, line);
+
+	if (n > 0 && (size_t)n < sizeof(g->output) - g->output_len)
+		g->output_len += (size_t)n;
+}
+
 void guest_boot(struct guest *g, const char *path, const struct kc_limits *lim)
 {
 	struct fs_program prog;
@@ -30,7 +41,7 @@ void guest_boot(struct guest *g, const char *path, const struct kc_limits *lim)
 		kc_limits_default(&def);
 		lim = &def;
 	}
-	g->boot = fs_program_boot(path, lim, NULL, NULL, &prog, &g->img, &g->vm,
+	g->boot = fs_program_boot(path, lim, capture, g, &prog, &g->img, &g->vm,
 	                          g->err, sizeof(g->err));
 	if (g->boot == 0)
 		fs_program_free(&prog);

@@ -13,6 +13,8 @@ struct guest {
 	struct kc_result res;
 	char err[512];
 	int boot;
+	char output[4096]; /* guest lines as "fd:line\n" */
+	size_t output_len;
 };
 
 /* Skip (or fail under CI) when KVM cannot be used. */

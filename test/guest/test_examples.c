@@ -93,6 +93,16 @@ Test(contract, headers_and_status)
 	guest_free(&g);
 }
 
+Test(contract, output_reaches_the_log_as_lines)
+{
+	struct guest g;
+
+	guest_boot(&g, P("printf"), NULL);
+	cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+	cr_assert_str_eq(g.output, "1:hello from guest 42\n2:warn\n");
+	guest_free(&g);
+}
+
 Test(contract, time_and_randomness)
 {
 	struct guest g;
