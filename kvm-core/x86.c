@@ -6,6 +6,9 @@
 
 extern const uint8_t kc_stubs_begin[], kc_stubs_end[];
 
+_Static_assert(KFPM_CALL_ENTRY == KC_STUBS_ADDR + KC_STUB_SYSCALL,
+               "the ABI's call entry is the syscall stub");
+
 #define GDT_ENTRIES 7 /* null, kcode, kdata, udata, ucode, tss (2) */
 #define IDT_VECTORS 32
 #define TSS_IOPB    104                  /* I/O bitmap offset in the TSS */

@@ -20,6 +20,14 @@
  */
 #define KFPM_CALL_BASE 0x4b460000u
 
+/*
+ * The same calls can be made by jumping to KFPM_CALL_ENTRY with rcx = the
+ * return address and r11 = the rflags to return with; rax and rdi as for
+ * `syscall`.  That is the monitor's system-call path without the syscall
+ * instruction, which some hosts (PVM) emulate slowly.
+ */
+#define KFPM_CALL_ENTRY 0x4020u
+
 enum kfpm_call {
 	KFPM_CALL_RESERVED = 0,
 	/* rdi = struct kfpm_ready *: main() is done, snapshot here. */

@@ -29,9 +29,15 @@ static size_t header_len;
 static long hypercall(enum kfpm_call call, const void *arg)
 {
 	long ret;
-	__asm__ volatile("syscall"
+
+	/* Enter the monitor's call path directly (see KFPM_CALL_ENTRY). */
+	__asm__ volatile("lea 1f(%%rip), %%rcx\n\t"
+	                 "mov $0x202, %%r11d\n\t"
+	                 "jmp *%[entry]\n"
+	                 "1:"
 	                 : "=a"(ret)
-	                 : "a"((unsigned long)KFPM_CALL_BASE + call), "D"(arg)
+	                 : "a"((unsigned long)KFPM_CALL_BASE + call),
+	                   "D"(arg), [entry] "r"((unsigned long)KFPM_CALL_ENTRY)
 	                 : "rcx", "r11", "memory");
 	return ret;
 }
