@@ -2,6 +2,7 @@
  * that bounds how long a guest may run. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,7 +187,7 @@ void kc_vm_close_kvm(struct kc_vm *vm)
  * just before KVM_RUN is entered.
  */
 static timer_t run_timer;
-static pid_t timer_owner;
+static bool timer_ready; /* in this process: timers do not survive fork */
 static volatile sig_atomic_t timer_fired;
 static struct kvm_run *volatile timer_run;
 
@@ -200,13 +201,21 @@ static void on_timer(int sig)
 		run->immediate_exit = 1;
 }
 
+static void timer_forget(void)
+{
+	timer_ready = false;
+}
+
 static int timer_setup(void)
 {
+	static bool hooked;
 	struct sigaction sa;
 	struct sigevent sev;
 
-	if (timer_owner == getpid())
+	if (timer_ready)
 		return 0;
+	if (!hooked && pthread_atfork(NULL, NULL, timer_forget) == 0)
+		hooked = true;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_timer; /* no SA_RESTART: KVM_RUN must return */
 	sigemptyset(&sa.sa_mask);
@@ -218,7 +227,7 @@ static int timer_setup(void)
 	sev._sigev_un._tid = gettid();
 	if (timer_create(CLOCK_MONOTONIC, &sev, &run_timer))
 		return -errno;
-	timer_owner = getpid();
+	timer_ready = true;
 	return 0;
 }
 

@@ -1,7 +1,9 @@
 /* Hostile tenants: each misbehaves on every request; the exact outcome is
  * asserted twice on the same VM, which proves the reset VM keeps serving. */
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "guest.h"
 
@@ -149,4 +151,29 @@ Test(hostile, boot_failures)
 	cr_assert(strstr(g.err, "exited with status 3"), "%s", g.err);
 	guest_boot(&g, P("no_backend"), &lim);
 	cr_assert(strstr(g.err, "no my_backend()"), "%s", g.err);
+}
+
+Test(hostile, timeouts_work_in_a_forked_worker, .timeout = 20)
+{
+	struct kc_limits lim;
+	struct guest g;
+	int status;
+	pid_t pid;
+
+	kc_limits_default(&lim);
+	lim.max_request_time_ns = 50000000;
+	guest_boot(&g, P("loop"), &lim);
+	cr_assert_eq(guest_get(&g, "/"), KC_ERR_TIMEOUT);
+	guest_free(&g);
+	/* A prefork worker: its parent's timer did not come with it. */
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		alarm(10); /* a child without timeouts would spin forever */
+		guest_boot(&g, P("loop"), &lim);
+		_exit(guest_get(&g, "/") == KC_ERR_TIMEOUT ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	          "child status 0x%x", status);
 }
