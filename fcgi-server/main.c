@@ -1,9 +1,16 @@
-/* kvm-fpm: the command line.  `run` serves URLs from one program; the
- * prefork FastCGI/SCGI daemon is not built yet (issue 3). */
+/* kvm-fpm: the command line: the prefork FastCGI/SCGI server, `run` for
+ * tenant authors, and configuration checks. */
 #include <stdio.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "conf.h"
+#include "listen.h"
+#include "log.h"
+#include "master.h"
 #include "run.h"
 
 #define KVM_FPM_VERSION "0.1.0"
@@ -17,6 +24,61 @@ static int help(FILE *out)
 	    "       kvm-fpm -T -c FILE   print the effective configuration\n"
 	    "       kvm-fpm --help | --version\n");
 	return out == stdout ? 0 : 2;
+}
+
+/* Leave the terminal: the usual daemon dance, the parent exits. */
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (fs_log_fd() != 2)
+			dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
+}
+
+static int serve(const char *path, int foreground)
+{
+	struct fs_conf c;
+	char err[512];
+	int inherited = -1, r;
+
+	if (fs_conf_init(&c))
+		return 1;
+	if (fs_conf_load(path, &c, err, sizeof(err))) {
+		fprintf(stderr, "kvm-fpm: %s\n", err);
+		fs_conf_free(&c);
+		return 1;
+	}
+	if (fs_log_open(c.log, c.log_level) || fs_access_open(c.access_log)) {
+		fprintf(stderr, "kvm-fpm: cannot open the log files\n");
+		fs_conf_free(&c);
+		return 1;
+	}
+	/* spawn-fcgi hands over a bound, listening socket as fd 0. */
+	if (fs_listen_is_socket(0)) {
+		inherited = dup(0);
+		foreground = 1;
+	}
+	if (!foreground && daemonize()) {
+		fs_conf_free(&c);
+		return 1;
+	}
+	r = fs_master_run(&c, path, inherited);
+	fs_conf_free(&c);
+	return r;
 }
 
 static int check_config(const char *path, int print)
@@ -43,7 +105,7 @@ static int check_config(const char *path, int print)
 int main(int argc, char **argv)
 {
 	const char *conf = NULL;
-	int test = 0, print = 0, i;
+	int test = 0, print = 0, foreground = 0, i;
 
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
 		return fs_run_main(argc - 1, argv + 1);
@@ -59,14 +121,16 @@ int main(int argc, char **argv)
 			test = 1;
 		else if (strcmp(argv[i], "-T") == 0)
 			print = 1;
+		else if (strcmp(argv[i], "-F") == 0)
+			foreground = 1;
 		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
 			conf = argv[++i];
 		else
 			return help(stderr);
 	}
-	if ((test || print) && conf)
+	if (conf == NULL)
+		return help(stderr);
+	if (test || print)
 		return check_config(conf, print);
-	fprintf(stderr, "kvm-fpm: the FastCGI/SCGI daemon is not implemented "
-	                "yet; see `kvm-fpm --help`\n");
-	return 2;
+	return serve(conf, foreground);
 }

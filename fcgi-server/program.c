@@ -71,9 +71,3 @@ int fs_program_boot(const char *path, const struct kc_limits *lim,
 		fs_program_free(p);
 	return r;
 }
-
-void fs_program_log_output(void *tenant, int fd, const char *line, size_t len)
-{
-	fprintf(stderr, "[%s%s] %.*s\n", (const char *)tenant,
-	        fd == 2 ? " stderr" : "", (int)len, line);
-}

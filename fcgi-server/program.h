@@ -24,11 +24,4 @@ int fs_program_boot(const char *path, const struct kc_limits *lim,
                     struct kc_image **img, struct kc_vm **vm, char *err,
                     size_t errlen);
 
-/*
- * Log guest output for tenant (a NUL-terminated name): each line on
- * stderr as "[tenant] line", cut at FS_OUTPUT_LINE_MAX bytes.
- */
-#define FS_OUTPUT_LINE_MAX 1024
-void fs_program_log_output(void *tenant, int fd, const char *buf, size_t len);
-
 #endif

@@ -7,6 +7,7 @@
 
 #include "conf.h"
 #include "kc.h"
+#include "log.h"
 #include "program.h"
 #include "respond.h"
 #include "run.h"
@@ -92,9 +93,8 @@ int fs_run_main(int argc, char **argv)
 	}
 	r = kc_init(err, sizeof(err));
 	if (r == 0)
-		r = fs_program_boot(argv[i], &t.limits, fs_program_log_output,
-		                    argv[i], &prog, &img, &vm, err,
-		                    sizeof(err));
+		r = fs_program_boot(argv[i], &t.limits, fs_log_guest, argv[i],
+		                    &prog, &img, &vm, err, sizeof(err));
 	fs_conf_tenant_free(&t);
 	if (r) {
 		fprintf(stderr, "kvm-fpm run: %s: %s\n", argv[i], err);

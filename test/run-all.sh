@@ -16,7 +16,7 @@ for t in unit-plain unit-san guest-plain guest-san; do
 		failed=$((failed + 1))
 	fi
 done
-for s in test/blackbox/*.sh; do
+for s in test/blackbox/test-*.sh; do
 	[ -e "$s" ] || continue
 	echo "== $s"
 	if sh "$s" "$B"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

@@ -1,0 +1,362 @@
+/* The master process: listeners, tenant images, and a generation of
+ * prefork workers it supervises.  Signal handlers only write the signal
+ * number to a pipe; this loop does the work. */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "listen.h"
+#include "log.h"
+#include "master.h"
+#include "scoreboard.h"
+#include "server.h"
+#include "worker.h"
+
+#define STOP_GRACE_S 30 /* SIGQUIT: in-flight requests may take this */
+#define STOP_TERM_S  5  /* then SIGTERM, then SIGKILL after this */
+
+struct child {
+	pid_t pid;
+	unsigned gen;
+	unsigned slot; /* in the scoreboard */
+};
+
+struct master {
+	const char *conf_path;
+	struct fs_conf conf;
+	struct fs_tenants tenants;
+	int fcgi_fd, scgi_fd;
+	unsigned gen;
+	struct child *kids;
+	unsigned nkids, cap;
+	struct fs_scoreboard *sb;
+	unsigned sb_workers; /* worker slots in sb */
+	int stopping;        /* 0, SIGQUIT or SIGTERM */
+	time_t stop_since;
+};
+
+static int sig_pipe[2] = {-1, -1};
+static volatile sig_atomic_t worker_stop;
+
+static void on_signal(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	if (write(sig_pipe[1], &b, 1) < 0) {
+		/* the pipe is full: signals are already pending */
+	}
+	errno = saved;
+}
+
+static void on_worker_signal(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+}
+
+static void set_handler(int sig, void (*fn)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
+static const int master_signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT,
+                                     SIGHUP,  SIGUSR1, SIGUSR2};
+
+static void worker_main(struct master *m, unsigned slot)
+{
+	struct fs_worker_config cfg = {m->fcgi_fd, m->scgi_fd,
+	                               m->conf.max_requests, &worker_stop};
+	struct fs_server srv;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(master_signals) / sizeof(int); i++)
+		set_handler(master_signals[i], SIG_DFL);
+	set_handler(SIGQUIT, on_worker_signal);
+	set_handler(SIGTERM, SIG_DFL); /* stop now */
+	set_handler(SIGINT, SIG_DFL);
+	close(sig_pipe[0]);
+	close(sig_pipe[1]);
+	fs_sb_worker_start(m->sb, slot, getpid());
+	if (fs_server_init(&srv, &m->conf, &m->tenants, m->sb, (int)slot))
+		_exit(1);
+	rc = fs_worker_run(&srv, &cfg);
+	fs_server_fini(&srv);
+	_exit(rc);
+}
+
+/* A scoreboard slot no living worker holds. */
+static int free_slot(const struct master *m)
+{
+	unsigned s, i;
+
+	for (s = 0; s < m->sb_workers; s++) {
+		for (i = 0; i < m->nkids && m->kids[i].slot != s; i++)
+			;
+		if (i == m->nkids)
+			return (int)s;
+	}
+	return -1;
+}
+
+static void spawn(struct master *m)
+{
+	int slot = free_slot(m);
+	pid_t pid;
+
+	if (m->nkids == m->cap) {
+		unsigned cap = m->cap ? m->cap * 2 : 16;
+		struct child *k = realloc(m->kids, cap * sizeof(*k));
+
+		if (k == NULL)
+			return;
+		m->kids = k;
+		m->cap = cap;
+	}
+	if (slot < 0) {
+		fs_log(LOG_ERR, NULL, "no scoreboard slot for a new worker");
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		fs_log(LOG_ERR, NULL, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0)
+		worker_main(m, (unsigned)slot);
+	m->kids[m->nkids++] = (struct child){pid, m->gen, (unsigned)slot};
+}
+
+static unsigned count_gen(const struct master *m, unsigned gen)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < m->nkids; i++)
+		n += m->kids[i].gen == gen;
+	return n;
+}
+
+static void signal_kids(struct master *m, int sig, int only_old)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nkids; i++)
+		if (!only_old || m->kids[i].gen != m->gen)
+			kill(m->kids[i].pid, sig);
+}
+
+/* Reap children; replace the current generation's unless stopping. */
+static void reap(struct master *m)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		unsigned i, gen = 0;
+
+		for (i = 0; i < m->nkids; i++)
+			if (m->kids[i].pid == pid) {
+				gen = m->kids[i].gen;
+				fs_sb_worker_gone(m->sb, m->kids[i].slot);
+				m->kids[i] = m->kids[--m->nkids];
+				break;
+			}
+		if (WIFSIGNALED(status))
+			fs_log(gen == m->gen && !m->stopping ? LOG_WARNING
+			                                     : LOG_INFO,
+			       NULL, "worker %d killed by signal %d", (int)pid,
+			       WTERMSIG(status));
+		else if (WEXITSTATUS(status) != 0 || gen != m->gen)
+			fs_log(LOG_INFO, NULL, "worker %d exited with %d",
+			       (int)pid, WEXITSTATUS(status));
+	}
+	while (!m->stopping && count_gen(m, m->gen) < m->conf.workers)
+		spawn(m);
+}
+
+/* Tenants keep their scoreboard slot across reloads, by name. */
+static void assign_tenant_slots(struct master *m, struct fs_tenants *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		t->v[i].sb = fs_sb_tenant_slot(m->sb, t->v[i].conf->name);
+		if (t->v[i].sb < 0)
+			fs_log(LOG_WARNING, t->v[i].conf->name,
+			       "no status slot left: not counted");
+	}
+}
+
+/* SIGHUP: a new configuration and tenants, then a new generation of
+ * workers; the old ones finish their requests and leave. */
+static void reload(struct master *m)
+{
+	struct fs_conf conf;
+	struct fs_tenants tenants;
+	char err[512];
+
+	if (fs_conf_init(&conf) ||
+	    fs_conf_load(m->conf_path, &conf, err, sizeof(err))) {
+		fs_log(LOG_ERR, NULL, "reload refused: %s", err);
+		return;
+	}
+	if (fs_tenants_load(&tenants, &conf)) {
+		fs_conf_free(&conf);
+		return;
+	}
+	assign_tenant_slots(m, &tenants);
+	/* Children have their own copies; the master's can go now. */
+	fs_tenants_free(&m->tenants);
+	fs_conf_free(&m->conf);
+	m->conf = conf;
+	m->tenants = tenants;
+	m->gen++;
+	reap(m);
+	signal_kids(m, SIGQUIT, 1);
+	fs_log(LOG_NOTICE, NULL, "reloaded %s: %zu tenants", m->conf_path,
+	       m->conf.tenant_count);
+}
+
+static void handle_signal(struct master *m, int sig)
+{
+	switch (sig) {
+	case SIGCHLD:
+		reap(m);
+		break;
+	case SIGHUP:
+	case SIGUSR2:
+		if (!m->stopping)
+			reload(m);
+		break;
+	case SIGUSR1:
+		fs_log_open(m->conf.log, m->conf.log_level);
+		fs_access_open(m->conf.access_log);
+		break;
+	default: /* SIGTERM, SIGINT: now; SIGQUIT: after in-flight requests */
+		m->stopping = sig == SIGQUIT ? SIGQUIT : SIGTERM;
+		m->stop_since = time(NULL);
+		signal_kids(m, m->stopping, 0);
+		fs_log(LOG_NOTICE, NULL, "stopping (%s)",
+		       sig == SIGQUIT ? "graceful" : "now");
+	}
+}
+
+/* QUIT, then TERM, then KILL, each on its own timeout. */
+static void escalate(struct master *m)
+{
+	time_t waited = time(NULL) - m->stop_since;
+
+	if (m->stopping == SIGQUIT && waited >= STOP_GRACE_S) {
+		m->stopping = SIGTERM;
+		m->stop_since = time(NULL);
+		signal_kids(m, SIGTERM, 0);
+	} else if (m->stopping == SIGTERM && waited >= STOP_TERM_S) {
+		m->stopping = SIGKILL;
+		signal_kids(m, SIGKILL, 0);
+	}
+}
+
+static int open_listeners(struct master *m, int inherited, char *err,
+                          size_t errlen)
+{
+	const struct fs_conf *c = &m->conf;
+	int r;
+
+	m->scgi_fd = -1;
+	if (inherited >= 0) {
+		m->fcgi_fd = inherited;
+		fcntl(inherited, F_SETFL,
+		      fcntl(inherited, F_GETFL) | O_NONBLOCK);
+	} else {
+		r = fs_listen_open(c->listen, c->listen_mode, c->listen_owner,
+		                   c->listen_group, &m->fcgi_fd, err, errlen);
+		if (r)
+			return r;
+	}
+	if (c->scgi_listen)
+		return fs_listen_open(c->scgi_listen, 0, NULL, NULL,
+		                      &m->scgi_fd, err, errlen);
+	return 0;
+}
+
+static int setup(struct master *m, int inherited)
+{
+	char err[512];
+	size_t i;
+
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
+		return 1;
+	/* libfcgi installs handlers of its own: let it, then set ours. */
+	FCGX_Init();
+	set_handler(SIGPIPE, SIG_IGN);
+	for (i = 0; i < sizeof(master_signals) / sizeof(int); i++)
+		set_handler(master_signals[i], on_signal);
+	if (open_listeners(m, inherited, err, sizeof(err))) {
+		fs_log(LOG_ERR, NULL, "%s", err);
+		return 1;
+	}
+	if (kc_init(err, sizeof(err))) {
+		fs_log(LOG_ERR, NULL, "%s", err);
+		return 1;
+	}
+	m->sb_workers = 2 * m->conf.workers + 8; /* room for a reload */
+	m->sb = fs_sb_create(m->sb_workers,
+	                     4 * (unsigned)m->conf.tenant_count + 64);
+	if (m->sb == NULL || fs_sb_set_pool(m->sb, "kvm-fpm")) {
+		fs_log(LOG_ERR, NULL, "cannot create the scoreboard");
+		return 1;
+	}
+	if (fs_tenants_load(&m->tenants, &m->conf))
+		return 1;
+	assign_tenant_slots(m, &m->tenants);
+	fs_log(LOG_NOTICE, NULL,
+	       "ready: %u workers, %zu tenants, listening on %s",
+	       m->conf.workers, m->conf.tenant_count,
+	       inherited >= 0 ? "an inherited socket" : m->conf.listen);
+	return 0;
+}
+
+int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited)
+{
+	struct master m;
+	unsigned char sigs[64];
+
+	memset(&m, 0, sizeof(m));
+	m.conf = *conf;
+	m.conf_path = conf_path;
+	if (setup(&m, inherited))
+		return 1;
+	reap(&m); /* spawns the first generation */
+	while (!m.stopping || m.nkids > 0) {
+		struct pollfd pfd = {sig_pipe[0], POLLIN, 0};
+		ssize_t k, i;
+
+		if (poll(&pfd, 1, 1000) > 0) {
+			k = read(sig_pipe[0], sigs, sizeof(sigs));
+			for (i = 0; i < k; i++)
+				handle_signal(&m, sigs[i]);
+		}
+		if (m.stopping)
+			escalate(&m);
+	}
+	fs_log(LOG_NOTICE, NULL, "stopped");
+	fs_tenants_free(&m.tenants);
+	fs_sb_destroy(m.sb);
+	*conf = m.conf;
+	free(m.kids);
+	return 0;
+}

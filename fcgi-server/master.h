@@ -1,0 +1,16 @@
+/* The master process of the prefork server. */
+#ifndef FS_MASTER_H
+#define FS_MASTER_H
+
+#include "conf.h"
+
+/*
+ * Run the server for conf (loaded from conf_path, which SIGHUP reloads):
+ * open the listeners (or serve inherited, a listening socket spawn-fcgi
+ * passed, when >= 0), boot the tenants, prefork and supervise workers
+ * until stopped by a signal.  Takes over conf; on return *conf is the
+ * configuration in force, for the caller to free.  Returns an exit code.
+ */
+int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited);
+
+#endif
