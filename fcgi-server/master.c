@@ -44,7 +44,7 @@ struct master {
 };
 
 static int sig_pipe[2] = {-1, -1};
-static volatile sig_atomic_t worker_stop;
+static volatile sig_atomic_t worker_stop, worker_reopen;
 
 static void on_signal(int sig)
 {
@@ -59,8 +59,10 @@ static void on_signal(int sig)
 
 static void on_worker_signal(int sig)
 {
-	(void)sig;
-	worker_stop = 1;
+	if (sig == SIGUSR1)
+		worker_reopen = 1;
+	else
+		worker_stop = 1;
 }
 
 static void set_handler(int sig, void (*fn)(int))
@@ -79,7 +81,8 @@ static const int master_signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT,
 static void worker_main(struct master *m, unsigned slot)
 {
 	struct fs_worker_config cfg = {m->fcgi_fd, m->scgi_fd,
-	                               m->conf.max_requests, &worker_stop};
+	                               m->conf.max_requests, &worker_stop,
+	                               &worker_reopen};
 	struct fs_server srv;
 	size_t i;
 	int rc;
@@ -87,6 +90,7 @@ static void worker_main(struct master *m, unsigned slot)
 	for (i = 0; i < sizeof(master_signals) / sizeof(int); i++)
 		set_handler(master_signals[i], SIG_DFL);
 	set_handler(SIGQUIT, on_worker_signal);
+	set_handler(SIGUSR1, on_worker_signal);
 	set_handler(SIGTERM, SIG_DFL); /* stop now */
 	set_handler(SIGINT, SIG_DFL);
 	close(sig_pipe[0]);
@@ -245,6 +249,7 @@ static void handle_signal(struct master *m, int sig)
 	case SIGUSR1:
 		fs_log_open(m->conf.log, m->conf.log_level);
 		fs_access_open(m->conf.access_log);
+		signal_kids(m, SIGUSR1, 0);
 		break;
 	default: /* SIGTERM, SIGINT: now; SIGQUIT: after in-flight requests */
 		m->stopping = sig == SIGQUIT ? SIGQUIT : SIGTERM;
@@ -353,6 +358,8 @@ int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited)
 		if (m.stopping)
 			escalate(&m);
 	}
+	if (inherited < 0 && m.conf.listen[0] == '/')
+		unlink(m.conf.listen);
 	fs_log(LOG_NOTICE, NULL, "stopped");
 	fs_tenants_free(&m.tenants);
 	fs_sb_destroy(m.sb);

@@ -251,6 +251,11 @@ static bool done(const struct worker *w)
 /* Poll the listeners and kept connections; serve whatever is ready. */
 static void poll_once(struct worker *w)
 {
+	if (*w->cfg->reopen) {
+		*w->cfg->reopen = 0;
+		fs_log_open(w->srv->conf->log, w->srv->conf->log_level);
+		fs_access_open(w->srv->conf->access_log);
+	}
 	struct pollfd pfd[CONNS_MAX + 2];
 	unsigned i, n = 0, base;
 

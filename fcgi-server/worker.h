@@ -12,6 +12,7 @@ struct fs_worker_config {
 	int scgi_fd;                 /* SCGI listener, or -1 */
 	uint64_t max_requests;       /* 0: no limit */
 	volatile sig_atomic_t *stop; /* set: finish the request, then return */
+	volatile sig_atomic_t *reopen; /* set: reopen the log files */
 };
 
 /* Serve until *cfg->stop or max_requests; returns the exit code. */

@@ -164,9 +164,9 @@ finish() {
 		not_ok "nginx alerts"
 	fi
 	# Deaths the master did not expect are warnings; tests kill with 9.
-	if grep -E '\[warning\].*killed by signal' "$T/kvm-fpm.log" |
+	if cat "$T"/kvm-fpm.log* | grep -E '\[warning\].*killed by signal' |
 		grep -v "signal 9$" | grep -q .; then
-		not_ok "unexpected worker death"; grep 'killed by signal' "$T/kvm-fpm.log"
+		not_ok "unexpected worker death"; cat "$T"/kvm-fpm.log* | grep 'killed by signal'
 	fi
 	if [ "$FAIL" != 0 ]; then
 		echo "--- kvm-fpm log"; tail -30 "$T/kvm-fpm.log"

@@ -123,6 +123,14 @@ errors=$(grep -c 'Non-2xx\|Socket errors' "$T/wrk")
 check "keepalive 8 > 2 workers: no errors (wrk: $(grep 'Requests/sec' "$T/wrk"))" [ "$errors" = 0 ]
 check "keepalive 8 > 2 workers: max latency $max under 1s" sh -c "echo '$max' | grep -Eq '^[0-9.]+(us|ms)$'"
 
+# --- SIGUSR1 reopens the logs, in the master and the workers
+mv "$T/kvm-fpm.log" "$T/kvm-fpm.log.1"
+kill -USR1 "$KVM_FPM_PID"
+sleep 0.5
+get nope.test /
+get nope.test /
+check "SIGUSR1: workers log to the new file" grep -q 'unknown host' "$T/kvm-fpm.log"
+
 # --- SIGQUIT lets an in-flight slow request finish
 curl -s -o "$T/slow" -w '%{http_code}' -H 'Host: slow.test' "http://127.0.0.1:$HTTP_PORT/" >"$T/slow.code" &
 SLOW=$!
