@@ -36,6 +36,7 @@ static const struct conf_key global_keys[] = {
     {K("listen.owner", str), G(listen_owner), .none = ""},
     {K("listen.group", str), G(listen_group), .none = ""},
     {K("scgi_listen", listen), G(scgi_listen), .none = "off"},
+    {K("status_listen", listen), G(status_listen), .none = "off"},
     {K("workers", uint), G(workers), RANGE(1, 1024), .def = "4"},
     {K("max_requests", u64), G(max_requests), ANY, .def = "0"},
     {K("max_vms", uint), G(max_vms), RANGE(1, 1000000), .def = "64"},
@@ -255,6 +256,12 @@ static int validate_global(struct load *ld)
 	if (c->scgi_listen && !strcmp(c->scgi_listen, c->listen))
 		return fail(ld, "global", line, "scgi_listen", -EINVAL,
 		            "\"%s\" is also listen", c->scgi_listen);
+	line = key_line(&global_section, ld->global_seen, "status_listen");
+	if (c->status_listen &&
+	    (!strcmp(c->status_listen, c->listen) ||
+	     (c->scgi_listen && !strcmp(c->status_listen, c->scgi_listen))))
+		return fail(ld, "global", line, "status_listen", -EINVAL,
+		            "\"%s\" is already a listener", c->status_listen);
 	line = key_line(&global_section, ld->global_seen, "ping_path");
 	if (!strcmp(c->status_path, c->ping_path))
 		return fail(ld, "global", line, "ping_path", -EINVAL,

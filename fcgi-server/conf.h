@@ -35,6 +35,7 @@ struct fs_conf {
 	unsigned listen_mode;
 	char *listen_owner, *listen_group; /* NULL: left as created */
 	char *scgi_listen;                 /* NULL: no SCGI listener */
+	char *status_listen; /* NULL: none; else ping/status by the master */
 	unsigned workers;
 	uint64_t max_requests; /* per worker; 0: never recycle */
 	unsigned max_vms;      /* resident VMs per worker */

@@ -142,6 +142,8 @@ void fs_route(struct fs_server *s, const struct fs_param *p, size_t n,
 		else
 			route_error(r, 403,
 			            "status is not allowed from here\n");
+	} else if (s->status_only) {
+		route_error(r, 404, "only status and ping are served here\n");
 	} else {
 		route_tenant(s, p, n, r);
 	}

@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "listen.h"
 #include "log.h"
+#include "fcgi.h"
 #include "master.h"
 #include "scoreboard.h"
 #include "server.h"
@@ -39,7 +41,10 @@ struct master {
 	unsigned nkids, cap;
 	struct fs_scoreboard *sb;
 	unsigned sb_workers; /* worker slots in sb */
-	int stopping;        /* 0, SIGQUIT or SIGTERM */
+	int status_fd;       /* status_listen, served here; or -1 */
+	int dead_listener;
+	struct fs_server status_srv;
+	int stopping; /* 0, SIGQUIT or SIGTERM */
 	time_t stop_since;
 };
 
@@ -95,6 +100,8 @@ static void worker_main(struct master *m, unsigned slot)
 	set_handler(SIGINT, SIG_DFL);
 	close(sig_pipe[0]);
 	close(sig_pipe[1]);
+	if (m->status_fd >= 0)
+		close(m->status_fd);
 	fs_sb_worker_start(m->sb, slot, getpid());
 	if (fs_server_init(&srv, &m->conf, &m->tenants, m->sb, (int)slot))
 		_exit(1);
@@ -192,6 +199,37 @@ static void reap(struct master *m)
 		spawn(m);
 }
 
+/* The status listener's server answers ping and status only; it runs no
+ * tenant, so it answers when every worker is busy. */
+static int init_status_server(struct master *m)
+{
+	int r =
+	    fs_server_init(&m->status_srv, &m->conf, &m->tenants, m->sb, -1);
+
+	m->status_srv.status_only = true;
+	return r;
+}
+
+static void serve_status_conn(struct master *m)
+{
+	struct timeval tv = {1, 0};
+	struct fs_fcgi_conn *c;
+	int fd = accept4(m->status_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	/* The master must not hang on a slow client. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	c = fs_fcgi_conn_new(fd, m->dead_listener);
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	fs_fcgi_serve(&m->status_srv, c);
+	fs_fcgi_conn_free(c);
+}
+
 /* Tenants keep their scoreboard slot across reloads, by name. */
 static void assign_tenant_slots(struct master *m, struct fs_tenants *t)
 {
@@ -224,10 +262,12 @@ static void reload(struct master *m)
 	}
 	assign_tenant_slots(m, &tenants);
 	/* Children have their own copies; the master's can go now. */
+	fs_server_fini(&m->status_srv);
 	fs_tenants_free(&m->tenants);
 	fs_conf_free(&m->conf);
 	m->conf = conf;
 	m->tenants = tenants;
+	init_status_server(m);
 	m->gen++;
 	reap(m);
 	signal_kids(m, SIGQUIT, 1);
@@ -292,9 +332,16 @@ static int open_listeners(struct master *m, int inherited, char *err,
 		if (r)
 			return r;
 	}
-	if (c->scgi_listen)
-		return fs_listen_open(c->scgi_listen, 0, NULL, NULL,
-		                      &m->scgi_fd, err, errlen);
+	if (c->scgi_listen) {
+		r = fs_listen_open(c->scgi_listen, 0, NULL, NULL, &m->scgi_fd,
+		                   err, errlen);
+		if (r)
+			return r;
+	}
+	if (c->status_listen)
+		return fs_listen_open(c->status_listen, c->listen_mode,
+		                      c->listen_owner, c->listen_group,
+		                      &m->status_fd, err, errlen);
 	return 0;
 }
 
@@ -328,6 +375,9 @@ static int setup(struct master *m, int inherited)
 	if (fs_tenants_load(&m->tenants, &m->conf))
 		return 1;
 	assign_tenant_slots(m, &m->tenants);
+	m->dead_listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (m->dead_listener < 0 || init_status_server(m))
+		return 1;
 	fs_log(LOG_NOTICE, NULL,
 	       "ready: %u workers, %zu tenants, listening on %s",
 	       m->conf.workers, m->conf.tenant_count,
@@ -343,24 +393,32 @@ int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited)
 	memset(&m, 0, sizeof(m));
 	m.conf = *conf;
 	m.conf_path = conf_path;
+	m.scgi_fd = m.status_fd = m.dead_listener = -1;
 	if (setup(&m, inherited))
 		return 1;
 	reap(&m); /* spawns the first generation */
 	while (!m.stopping || m.nkids > 0) {
-		struct pollfd pfd = {sig_pipe[0], POLLIN, 0};
+		struct pollfd pfd[2] = {{sig_pipe[0], POLLIN, 0},
+		                        {m.status_fd, POLLIN, 0}};
 		ssize_t k, i;
 
-		if (poll(&pfd, 1, 1000) > 0) {
+		if (poll(pfd, m.status_fd >= 0 ? 2 : 1, 1000) <= 0)
+			goto tick;
+		if (pfd[0].revents) {
 			k = read(sig_pipe[0], sigs, sizeof(sigs));
 			for (i = 0; i < k; i++)
 				handle_signal(&m, sigs[i]);
 		}
+		if (pfd[1].revents && !m.stopping)
+			serve_status_conn(&m);
+	tick:
 		if (m.stopping)
 			escalate(&m);
 	}
 	if (inherited < 0 && m.conf.listen[0] == '/')
 		unlink(m.conf.listen);
 	fs_log(LOG_NOTICE, NULL, "stopped");
+	fs_server_fini(&m.status_srv);
 	fs_tenants_free(&m.tenants);
 	fs_sb_destroy(m.sb);
 	*conf = m.conf;

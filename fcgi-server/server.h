@@ -3,6 +3,7 @@
 #ifndef FS_SERVER_H
 #define FS_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,7 @@ struct fs_server {
 	struct fs_scoreboard *sb;
 	int sb_slot; /* this worker's scoreboard slot */
 	uint64_t served;
+	bool status_only; /* the master's status listener: no tenants */
 };
 
 enum fs_route_kind {

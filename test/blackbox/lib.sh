@@ -16,6 +16,8 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+SCGI_PORT=$(free_port)
+
 ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
 not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
 # check NAME COMMAND...: passes when the command succeeds
@@ -62,11 +64,14 @@ max_request_time = 0.3s
 
 [tenant:slow.test]
 program = $ROOT/$B/programs/slow
+
+[tenant:busy.test]
+program = $ROOT/$B/programs/loop
+max_request_time = 3s
 INI
 }
 
 start_kvm_fpm() {
-	SCGI_PORT=${SCGI_PORT:-$(free_port)}
 	[ -f "$T/kvm-fpm.ini" ] || write_ini "$T/kvm-fpm.ini"
 	ASAN_OPTIONS=detect_leaks=0:log_path=$T/asan "$KVM_FPM" -F -c "$T/kvm-fpm.ini" 2>>"$T/kvm-fpm.stderr" &
 	KVM_FPM_PID=$!
@@ -171,7 +176,7 @@ finish() {
 	if [ "$FAIL" != 0 ]; then
 		echo "--- kvm-fpm log"; tail -30 "$T/kvm-fpm.log"
 	fi
-	rm -rf "$T"
+	[ -n "${KEEP_T:-}" ] || rm -rf "$T"
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" = 0 ]
 }

@@ -4,6 +4,7 @@
 . test/blackbox/lib.sh
 require_kvm
 
+write_ini "$T/kvm-fpm.ini" "status_listen = $T/status.sock"
 start_kvm_fpm || exit 1
 
 # --- straight FastCGI with cgi-fcgi
@@ -112,6 +113,21 @@ check "status: openmetrics" sh -c "echo '$BODY' | tail -1 | grep -q '^# EOF'"
 env -i REQUEST_METHOD=GET REQUEST_URI=/kvm-fpm/status REMOTE_ADDR=192.0.2.1 \
 	cgi-fcgi -bind -connect "$T/kvm-fpm.sock" >"$T/out"
 check "status: refused from elsewhere" grep -q '^Status: 403' "$T/out"
+
+# --- status answers while every worker runs a slow tenant
+BUSY=""
+for _ in 1 2; do
+	fcgi busy.test / >/dev/null &
+	BUSY="$BUSY $!"
+done
+sleep 0.5
+env -i REQUEST_METHOD=GET REQUEST_URI=/kvm-fpm/status REMOTE_ADDR=127.0.0.1 \
+	timeout 2 cgi-fcgi -bind -connect "$T/status.sock" >"$T/out"
+check "status_listen: answers with every worker busy" grep -q '^active processes: *2' "$T/out"
+env -i REQUEST_METHOD=GET REQUEST_URI=/ HTTP_HOST=hello.test \
+	timeout 2 cgi-fcgi -bind -connect "$T/status.sock" >"$T/out"
+check "status_listen: serves no tenant" grep -q '^Status: 404' "$T/out"
+wait $BUSY
 
 # --- kept-alive connections do not pin workers: more kept connections
 # (8) than workers (2), 16 clients; a pinned worker would stall requests

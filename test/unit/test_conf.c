@@ -332,6 +332,7 @@ Test(conf, print_exact)
 	                           "listen.owner =\n"
 	                           "listen.group =\n"
 	                           "scgi_listen = off\n"
+	                           "status_listen = off\n"
 	                           "workers = 4\n"
 	                           "max_requests = 0\n"
 	                           "max_vms = 64\n"

@@ -1,0 +1,134 @@
+vcl 4.1;
+# Varnish in front of nginx and kvm-fpm (deploy/README.md has the picture).
+#
+# Caching: a tenant decides with its response headers.  Cache-Control (or
+# Expires) is honoured as Varnish always does (max-age, s-maxage, no-store,
+# private, no-cache).  A response with neither header is NOT cached here,
+# unlike Varnish's default of 2 minutes: a tenant that said nothing may be
+# answering per user.  Requests with a Cookie or Authorization header, POSTs
+# and live updates (X-LiveUpdate) are never cached.
+#
+# Run with `-a :8080 -a 127.0.0.1:8088,PROXY` (the second one for hitch).
+# `make run` uses this file with the backend port rewritten
+# (deploy/render.sh).
+
+import std;
+import proxy;
+
+backend nginx {
+	.host = "127.0.0.1";
+	.port = "8081";
+	.connect_timeout = 2s;
+	# Above nginx's fastcgi_read_timeout (30s): nginx answers 504 first.
+	.first_byte_timeout = 35s;
+	.between_bytes_timeout = 10s;
+	# kvm-fpm answers its ping_path for any Host, through nginx.
+	.probe = {
+		.url = "/kvm-fpm/ping";
+		.expected_response = 200;
+		.interval = 2s;
+		.timeout = 1s;
+		.window = 5;
+		.threshold = 3;
+	}
+}
+
+sub vcl_recv {
+	# One cache object per tenant and path, whatever the case or port.
+	if (req.http.host) {
+		set req.http.host = std.tolower(
+		    regsub(req.http.host, "\.?(:[0-9]+)?$", ""));
+	}
+	# The demo's shortcuts: /v ... /z (and /x/..., /x?...) are vpizza.com
+	# ... zpizza.com.  Only for a Host that cannot be a tenant (an address
+	# or localhost), so tenants keep their own /v ... /z.
+	if ((!req.http.host ||
+	     req.http.host ~ "^(localhost|[0-9.]+|\[[0-9a-f:.]+\])$") &&
+	    req.url ~ "^/[v-z](/|\?|$)") {
+		set req.http.host = regsub(req.url, "^/([v-z]).*$", "\1pizza.com");
+		set req.url = regsub(req.url, "^/[v-z]/?", "/");
+	}
+	# Tenants (through nginx's X-Forwarded-For, which Varnish extends with
+	# client.ip) see the client address; tell them the scheme too.
+	if (proxy.is_ssl()) {
+		set req.http.X-Forwarded-Proto = "https";
+	} else {
+		set req.http.X-Forwarded-Proto = "http";
+	}
+	# kvm-fpm's ping and status pages: always fresh.
+	if (req.url ~ "^/kvm-fpm/") {
+		return (pass);
+	}
+	# Uploads and other writes go to kvm-fpm every time.
+	if (req.method == "POST" || req.http.X-LiveUpdate) {
+		return (pass);
+	}
+	# Varnish's built-in vcl_recv follows (Cookie/Authorization: pass).
+}
+
+sub vcl_backend_response {
+	# A live update answered 200: the tenant runs a new program, so drop
+	# what its old one said.  kvm-fpm's aliases are not known here; the
+	# bare name and its www. form are banned (other aliases age out).
+	if (bereq.method == "POST" && bereq.http.X-LiveUpdate &&
+	    beresp.status == 200) {
+		call ban_tenant;
+	}
+	# Bans match objects on this header, so the ban lurker can test them
+	# in the background; vcl_deliver removes it.
+	set beresp.http.X-Kvm-Fpm-Host = bereq.http.host;
+	if (!beresp.http.Cache-Control && !beresp.http.Expires &&
+	    !beresp.http.Surrogate-Control) {
+		# Uncacheable for 10s ("hit-for-miss"): no request waits on
+		# another's fetch, and a later cacheable answer is stored.
+		set beresp.ttl = 10s;
+		set beresp.uncacheable = true;
+		return (deliver);
+	}
+	# Varnish's built-in vcl_backend_response follows.
+}
+
+sub ban_tenant {
+	set bereq.http.X-Ban-Name = regsub(bereq.http.host, "^www\.", "");
+	if (!std.ban("obj.http.X-Kvm-Fpm-Host == " + bereq.http.X-Ban-Name) ||
+	    !std.ban("obj.http.X-Kvm-Fpm-Host == www." +
+	             bereq.http.X-Ban-Name)) {
+		std.log("live update: ban failed: " + std.ban_error());
+	}
+	unset bereq.http.X-Ban-Name;
+}
+
+sub vcl_deliver {
+	unset resp.http.X-Kvm-Fpm-Host;
+}
+
+# nginx unreachable, or not answering in time: a small page, not Varnish's
+# default "Guru Meditation".
+sub vcl_backend_error {
+	set beresp.http.Content-Type = "text/html; charset=utf-8";
+	set beresp.http.Cache-Control = "no-store";
+	set beresp.http.Retry-After = "5";
+	synthetic({"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>"} + beresp.status + " " +
+	    beresp.reason + {"</title></head>
+<body><h1>Temporarily unavailable</h1>
+<p>The site could not be reached just now. Please try again in a moment.</p>
+<p><small>"} + beresp.status + " " + beresp.reason + ", request " +
+	    bereq.xid + {"</small></p>
+</body></html>
+"});
+	return (deliver);
+}
+
+sub vcl_synth {
+	set resp.http.Content-Type = "text/html; charset=utf-8";
+	set resp.http.Cache-Control = "no-store";
+	synthetic({"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>"} + resp.status + " " +
+	    resp.reason + {"</title></head>
+<body><h1>"} + resp.status + " " + resp.reason + {"</h1>
+<p><small>request "} + req.xid + {"</small></p>
+</body></html>
+"});
+	return (deliver);
+}
