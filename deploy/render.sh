@@ -15,7 +15,8 @@
 #   HITCH_PORT          HTTPS, hitch [8443]
 #   HITCH               1: with hitch, 0: without [1 when installed]
 #   DEBUG_PORT          kvm-fpm's debug_port, when set [the ini's]
-# Everything listens on 127.0.0.1.  Writes DIR/kvm-fpm.ini, DIR/nginx/,
+# Everything listens on 127.0.0.1.  Writes DIR/kvm-fpm.ini, DIR/keys/
+# (each tenant's live-update key, generated when the ini sets none), DIR/nginx/,
 # DIR/varnish.vcl, DIR/hitch.conf, DIR/tls/ (a self-signed certificate,
 # kept when present), DIR/stack.env (the ports) and DIR/bin/NAME: one
 # script per daemon that execs it in the foreground.
@@ -81,7 +82,46 @@ sec == "[global]" && /^[ \t]*(listen|listen\.owner|listen\.group|scgi_listen|log
 /^[ \t]*\[/ && !done && sec != "[global]" { print "[global]"; global_keys(); print "" }
 { print }
 sec == "[global]" && /^[ \t]*\[/ { global_keys() }
-' "$INI" >"$DIR/kvm-fpm.ini"
+' "$INI" >"$DIR/kvm-fpm.ini.tmp"
+
+# ---- live-update keys: a tenant without a key gets a random one, kept in
+# DIR/keys/HOST.key across runs (tenant-sdk/build_and_upload.sh reads it);
+# a key the ini sets is copied there.
+mkdir -p "$DIR/keys"
+chmod 700 "$DIR/keys"
+for h in $(awk '/^[ \t]*\[tenant:/ { s = $0; sub(/^[ \t]*\[tenant:/, "", s); sub(/\].*/, "", s); print s }' "$INI"); do
+	[ -s "$DIR/keys/$h.key" ] ||
+		(umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$DIR/keys/$h.key")
+done
+awk -v keys="$DIR/keys" '
+function flush(k) {
+	if (name != "" && !haskey) {
+		getline k <(keys "/" name ".key")
+		print "key = " k
+	}
+	name = ""
+	haskey = 0
+}
+/^[ \t]*\[/ {
+	flush()
+	if ($0 ~ /^[ \t]*\[tenant:/) {
+		name = $0
+		sub(/^[ \t]*\[tenant:/, "", name)
+		sub(/\].*/, "", name)
+	}
+}
+name != "" && /^[ \t]*key[ \t]*=/ {
+	haskey = 1
+	k = $0
+	sub(/^[^=]*=[ \t]*/, "", k)
+	sub(/[ \t]+;.*$/, "", k)
+	printf "%s", k >(keys "/" name ".key")
+}
+{ print }
+END { flush() }
+' "$DIR/kvm-fpm.ini.tmp" >"$DIR/kvm-fpm.ini"
+rm "$DIR/kvm-fpm.ini.tmp"
+chmod 600 "$DIR/kvm-fpm.ini"
 
 # ---- nginx: the deploy server blocks, inside a main config of our own
 for f in kvm-fpm kvm-fpm-tcp kvm-fpm-scgi; do

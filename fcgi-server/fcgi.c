@@ -75,7 +75,7 @@ bool fs_fcgi_serve(struct fs_server *srv, struct fs_fcgi_conn *c)
 	fs_route(srv, p, n, &r);
 	if (r.kind == FS_ROUTE_ERROR && r.status == 413)
 		c->req.keepConnection = 0; /* its body stays unread */
-	if (r.kind == FS_ROUTE_TENANT) {
+	if (fs_route_reads_body(&r)) {
 		body = fcgi_body(&c->req, r.content_length);
 		if (body == NULL) {
 			r.kind = FS_ROUTE_ERROR;

@@ -12,6 +12,7 @@
 #include "scoreboard.h"
 #include "status.h"
 #include "server.h"
+#include "upload.h"
 #include "values.h"
 
 #define GUEST_HEADERS_MAX 128
@@ -109,6 +110,7 @@ static void route_tenant(struct fs_server *s, const struct fs_param *p,
 {
 	const char *host = fs_param_get(p, n, "HTTP_HOST");
 	const char *cl = fs_param_get(p, n, "CONTENT_LENGTH");
+	const char *key;
 
 	if (host == NULL || *host == 0)
 		return route_error(r, 400, "missing Host header\n");
@@ -119,8 +121,12 @@ static void route_tenant(struct fs_server *s, const struct fs_param *p,
 		return route_error(r, 404, "unknown host\n");
 	if (cl && *cl && fs_parse_uint(cl, &r->content_length))
 		return route_error(r, 400, "invalid Content-Length\n");
+	key = fs_param_get(p, n, "HTTP_X_LIVEUPDATE");
+	if (key)
+		return fs_upload_route(s, p, n, key, r);
 	if (r->content_length > r->tenant->conf->limits.max_body_size)
 		return route_error(r, 413, "request body too large\n");
+	fs_tenant_refresh(r->tenant, s->sb);
 	if (r->tenant->img == NULL)
 		return route_error(r, 503,
 		                   "the site's program is not loaded\n");
@@ -328,6 +334,24 @@ static int answer_tenant(struct fs_server *s, const struct fs_route *r,
 	return rc;
 }
 
+static int answer_upload(struct fs_server *s, const struct fs_route *r,
+                         const struct fs_param *p, size_t n, const void *elf,
+                         size_t len, fs_write_fn *write, void *ctx)
+{
+	struct timespec start;
+	unsigned long usec;
+	int rc, status;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	rc = fs_upload_answer(s, r, elf, len, write, ctx, &status);
+	usec = usec_since(&start);
+	fs_sb_request_end(s->sb, (unsigned)s->sb_slot, r->tenant->sb, status,
+	                  FS_SB_OK, usec * 1000);
+	fs_access_log(param_str(p, n, "REMOTE_ADDR", "").ptr, r->host, "POST",
+	              param_str(p, n, "REQUEST_URI", "/").ptr, status, 0, usec);
+	return rc;
+}
+
 /* Requests the server answers itself (ping, status, errors). */
 static int answer_server(struct fs_server *s, const struct fs_route *r,
                          const struct fs_param *p, size_t n, fs_write_fn *write,
@@ -358,5 +382,7 @@ int fs_answer(struct fs_server *s, const struct fs_route *r,
 	                    r->tenant ? r->tenant->sb : -1);
 	if (r->kind == FS_ROUTE_TENANT)
 		return answer_tenant(s, r, p, n, body, body_len, write, ctx);
+	if (r->kind == FS_ROUTE_UPLOAD)
+		return answer_upload(s, r, p, n, body, body_len, write, ctx);
 	return answer_server(s, r, p, n, write, ctx);
 }

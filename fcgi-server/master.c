@@ -142,6 +142,10 @@ static void spawn(struct master *m)
 		fs_log(LOG_ERR, NULL, "no scoreboard slot for a new worker");
 		return;
 	}
+	/* Workers reload uploaded programs themselves; new ones need not
+	 * each boot what the master can boot once for all of them. */
+	for (size_t i = 0; i < m->tenants.n; i++)
+		fs_tenant_refresh(&m->tenants.v[i], m->sb);
 	pid = fork();
 	if (pid < 0) {
 		fs_log(LOG_ERR, NULL, "fork: %s", strerror(errno));
@@ -230,19 +234,6 @@ static void serve_status_conn(struct master *m)
 	fs_fcgi_conn_free(c);
 }
 
-/* Tenants keep their scoreboard slot across reloads, by name. */
-static void assign_tenant_slots(struct master *m, struct fs_tenants *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->n; i++) {
-		t->v[i].sb = fs_sb_tenant_slot(m->sb, t->v[i].conf->name);
-		if (t->v[i].sb < 0)
-			fs_log(LOG_WARNING, t->v[i].conf->name,
-			       "no status slot left: not counted");
-	}
-}
-
 /* SIGHUP: a new configuration and tenants, then a new generation of
  * workers; the old ones finish their requests and leave. */
 static void reload(struct master *m)
@@ -256,11 +247,10 @@ static void reload(struct master *m)
 		fs_log(LOG_ERR, NULL, "reload refused: %s", err);
 		return;
 	}
-	if (fs_tenants_load(&tenants, &conf)) {
+	if (fs_tenants_load(&tenants, &conf, m->sb)) {
 		fs_conf_free(&conf);
 		return;
 	}
-	assign_tenant_slots(m, &tenants);
 	/* Children have their own copies; the master's can go now. */
 	fs_server_fini(&m->status_srv);
 	fs_tenants_free(&m->tenants);
@@ -372,9 +362,8 @@ static int setup(struct master *m, int inherited)
 		fs_log(LOG_ERR, NULL, "cannot create the scoreboard");
 		return 1;
 	}
-	if (fs_tenants_load(&m->tenants, &m->conf))
+	if (fs_tenants_load(&m->tenants, &m->conf, m->sb))
 		return 1;
-	assign_tenant_slots(m, &m->tenants);
 	m->dead_listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (m->dead_listener < 0 || init_status_server(m))
 		return 1;

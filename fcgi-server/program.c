@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,5 +70,79 @@ int fs_program_boot(const char *path, const struct kc_limits *lim,
 		                  err, errlen);
 	if (r)
 		fs_program_free(p);
+	return r;
+}
+
+int fs_program_dir_lock(const char *dir, char *err, size_t errlen)
+{
+	int fd;
+
+	if (mkdir(dir, 0750) && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", dir,
+		         strerror(errno));
+		return -errno;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		int r = -errno;
+
+		snprintf(err, errlen, "cannot lock %s: %s", dir, strerror(-r));
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fs_program_store(int dirfd, const char *name, const void *data, size_t len,
+                     char *err, size_t errlen)
+{
+	const char *step = "create";
+	char tmp[512];
+	int fd, r;
+
+	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	step = "write";
+	r = write_all(fd, data, len);
+	if (r == 0) {
+		step = "fsync";
+		r = fsync(fd) ? -errno : 0;
+	}
+	if (close(fd) && r == 0)
+		r = -errno;
+	if (r == 0) {
+		step = "rename";
+		r = renameat(dirfd, tmp, dirfd, name) ? -errno : 0;
+	}
+	if (r)
+		goto fail;
+	/* The rename itself is durable only once the directory is. */
+	step = "fsync the directory for";
+	if (fsync(dirfd) == 0)
+		return 0;
+	r = -errno;
+fail:
+	unlinkat(dirfd, tmp, 0);
+	snprintf(err, errlen, "cannot %s %s: %s", step, tmp, strerror(-r));
 	return r;
 }

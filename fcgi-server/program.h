@@ -24,4 +24,20 @@ int fs_program_boot(const char *path, const struct kc_limits *lim,
                     struct kc_image **img, struct kc_vm **vm, char *err,
                     size_t errlen);
 
+/*
+ * Open directory dir, creating it (mode 0750) when missing, and take an
+ * exclusive lock on it: one writer of uploaded programs at a time, across
+ * processes.  The fd, or -errno with the reason in err; close it to unlock.
+ */
+int fs_program_dir_lock(const char *dir, char *err, size_t errlen);
+
+/*
+ * Store data as file name in the locked directory dirfd, atomically: a
+ * temporary file, fsync, rename over name, fsync of the directory.  A
+ * crash leaves the old file or the new one, never a mix.  0 or -errno with
+ * the reason in err.
+ */
+int fs_program_store(int dirfd, const char *name, const void *data, size_t len,
+                     char *err, size_t errlen);
+
 #endif

@@ -35,6 +35,7 @@ const char *fs_reason_phrase(int status)
 	    {403, "Forbidden"},
 	    {404, "Not Found"},
 	    {405, "Method Not Allowed"},
+	    {411, "Length Required"},
 	    {413, "Content Too Large"},
 	    {422, "Unprocessable Content"},
 	    {500, "Internal Server Error"},

@@ -39,6 +39,7 @@ struct sb_tenant {
 	uint32_t seq, used;
 	char name[FS_SB_NAME_MAX + 1];
 	uint64_t c[C_COUNT];
+	uint64_t program; /* bumped by each live update */
 } __attribute__((aligned(64)));
 
 /* Resident VMs of one tenant in one worker (a max_workers x max_tenants
@@ -171,6 +172,7 @@ static void tenant_rewrite(struct sb_tenant *t, const char *name)
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	for (unsigned i = 0; i < C_COUNT; i++)
 		__atomic_store_n(&t->c[i], 0, RELAXED);
+	__atomic_store_n(&t->program, 0, RELAXED);
 	name_store(t->name, name ? name : "");
 	__atomic_store_n(&t->used, name != NULL, RELAXED);
 	__atomic_store_n(&t->seq, seq + 2, __ATOMIC_RELEASE);
@@ -210,6 +212,20 @@ void fs_sb_tenant_release(struct fs_scoreboard *sb, int idx)
 
 	if (t && __atomic_load_n(&t->used, RELAXED))
 		tenant_rewrite(t, NULL);
+}
+
+uint64_t fs_sb_program(const struct fs_scoreboard *sb, int idx)
+{
+	struct sb_tenant *t = sb ? tenant(sb, idx) : NULL;
+
+	return t ? __atomic_load_n(&t->program, __ATOMIC_ACQUIRE) : 0;
+}
+
+uint64_t fs_sb_program_bump(struct fs_scoreboard *sb, int idx)
+{
+	struct sb_tenant *t = sb ? tenant(sb, idx) : NULL;
+
+	return t ? __atomic_add_fetch(&t->program, 1, __ATOMIC_RELEASE) : 0;
 }
 
 void fs_sb_set_listen_queue(struct fs_scoreboard *sb, unsigned len)

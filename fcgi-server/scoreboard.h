@@ -93,6 +93,15 @@ int fs_sb_tenant_slot(struct fs_scoreboard *sb, const char *name);
  * worker serves the tenant any more; out-of-range indexes are ignored. */
 void fs_sb_tenant_release(struct fs_scoreboard *sb, int idx);
 
+/*
+ * The program version of tenant idx: 0 at first, bumped by each live
+ * update (by the worker that took it) once the new program is on disk.
+ * A process whose image is older reloads the tenant before its next
+ * request.  0 for a NULL sb or an unknown idx; the bump then returns 0.
+ */
+uint64_t fs_sb_program(const struct fs_scoreboard *sb, int idx);
+uint64_t fs_sb_program_bump(struct fs_scoreboard *sb, int idx);
+
 /* Master: record the listen socket's backlog; the maximum is kept too. */
 void fs_sb_set_listen_queue(struct fs_scoreboard *sb, unsigned len);
 

@@ -38,6 +38,7 @@ struct fs_server {
 
 enum fs_route_kind {
 	FS_ROUTE_TENANT,
+	FS_ROUTE_UPLOAD, /* live update: a new program for the tenant */
 	FS_ROUTE_PING,
 	FS_ROUTE_STATUS,
 	FS_ROUTE_ERROR, /* answered by the server: status and message */
@@ -66,6 +67,13 @@ const char *fs_param_get(const struct fs_param *p, size_t n, const char *name);
  * so that a too large body is refused unread. */
 void fs_route(struct fs_server *s, const struct fs_param *p, size_t n,
               struct fs_route *r);
+
+/* Whether the front end reads the body (content_length bytes) before
+ * fs_answer. */
+static inline bool fs_route_reads_body(const struct fs_route *r)
+{
+	return r->kind == FS_ROUTE_TENANT || r->kind == FS_ROUTE_UPLOAD;
+}
 
 /* Answer a routed request whose body has been read.  0, or the writer's
  * error (the client is gone). */

@@ -1,33 +1,61 @@
 /* Tenants: each configured host name with its booted program image. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "program.h"
+#include "scoreboard.h"
 #include "tenants.h"
 
-static void boot_one(struct fs_tenant *t)
+int fs_tenant_upload_path(const struct fs_tenant *t, char *buf, size_t len)
 {
-	struct fs_program prog;
-	int r;
+	int n;
 
-	r = fs_program_boot(t->conf->program, &t->conf->limits, fs_log_guest,
-	                    t->conf->name, &prog, &t->img, NULL, t->error,
-	                    sizeof(t->error));
-	if (r) {
-		t->img = NULL;
-		fs_log(LOG_ERR, t->conf->name, "program %s failed to load: %s",
-		       t->conf->program, t->error);
-		return;
-	}
-	fs_program_free(&prog);
-	fs_log(LOG_INFO, t->conf->name, "loaded %s (%llu KiB snapshot)",
-	       t->conf->program,
-	       (unsigned long long)(kc_image_snapshot_bytes(t->img) >> 10));
+	if (t->program_dir == NULL || t->program_dir[0] == 0)
+		return -ENOENT;
+	n = snprintf(buf, len, "%s/%s.elf", t->program_dir, t->conf->name);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int fs_tenants_load(struct fs_tenants *t, const struct fs_conf *c)
+/* Boot t's program: the uploaded one when there is one, else the ini's.
+ * The version is read first, so that an upload racing with the boot
+ * leaves the image older than the scoreboard says, never newer. */
+static void boot_one(struct fs_tenant *t, struct fs_scoreboard *sb)
+{
+	struct fs_program prog;
+	struct kc_image *img;
+	char uploaded[4096];
+	const char *path = t->conf->program;
+	int r;
+
+	t->program = fs_sb_program(sb, t->sb);
+	if (fs_tenant_upload_path(t, uploaded, sizeof(uploaded)) == 0 &&
+	    access(uploaded, F_OK) == 0)
+		path = uploaded;
+	r = fs_program_boot(path, &t->conf->limits, fs_log_guest, t->conf->name,
+	                    &prog, &img, NULL, t->error, sizeof(t->error));
+	if (t->img)
+		kc_image_put(t->img);
+	t->img = NULL;
+	if (r) {
+		fs_log(LOG_ERR, t->conf->name, "program %s failed to load: %s",
+		       path, t->error);
+		return;
+	}
+	t->img = img;
+	fs_program_free(&prog);
+	fs_log(path == uploaded ? LOG_NOTICE : LOG_INFO, t->conf->name,
+	       "loaded %s (%llu KiB snapshot)%s", path,
+	       (unsigned long long)(kc_image_snapshot_bytes(img) >> 10),
+	       path == uploaded ? ", uploaded: it wins over the ini's program"
+	                        : "");
+}
+
+int fs_tenants_load(struct fs_tenants *t, const struct fs_conf *c,
+                    struct fs_scoreboard *sb)
 {
 	size_t i;
 
@@ -36,11 +64,28 @@ int fs_tenants_load(struct fs_tenants *t, const struct fs_conf *c)
 	if (t->v == NULL)
 		return -ENOMEM;
 	for (i = 0; i < t->n; i++) {
-		t->v[i].conf = &c->tenants[i];
-		t->v[i].sb = -1;
-		boot_one(&t->v[i]);
+		struct fs_tenant *x = &t->v[i];
+
+		x->conf = &c->tenants[i];
+		x->program_dir = c->program_dir;
+		/* Tenants keep their scoreboard slot across reloads, by
+		 * name. */
+		x->sb = sb ? fs_sb_tenant_slot(sb, x->conf->name) : -1;
+		if (sb && x->sb < 0)
+			fs_log(LOG_WARNING, x->conf->name,
+			       "no status slot left: not counted, no live "
+			       "update");
+		boot_one(x, sb);
 	}
 	return 0;
+}
+
+void fs_tenant_refresh(struct fs_tenant *t, struct fs_scoreboard *sb)
+{
+	if (fs_sb_program(sb, t->sb) == t->program)
+		return;
+	fs_log(LOG_INFO, t->conf->name, "a new program was uploaded: loading");
+	boot_one(t, sb);
 }
 
 void fs_tenants_free(struct fs_tenants *t)

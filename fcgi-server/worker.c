@@ -121,7 +121,7 @@ static void serve_scgi_conn(struct worker *w, int fd)
 		p[n].value = req.headers[i].value;
 	}
 	fs_route(w->srv, p, n, &r);
-	if (r.kind == FS_ROUTE_TENANT) {
+	if (fs_route_reads_body(&r)) {
 		body = malloc(r.content_length + 1);
 		have = len - (size_t)used;
 		if (body && have > r.content_length)

@@ -100,7 +100,9 @@ struct kc_vm;
  * max_boot_time and take the snapshot.  On success *image holds a new
  * reference; when vm is not NULL the VM that booted is kept and returned,
  * ready for requests (saves creating another).  On failure returns a
- * negative errno or a kc_status (> 0), with the reason in err.
+ * negative errno or a kc_status (> 0), with the reason in err: -ENOEXEC
+ * for an ELF kvm-core refuses, -EFBIG for a program that does not fit
+ * max_memory, a kc_status when main() failed.
  */
 int kc_image_boot(const void *elf, size_t len, const struct kc_limits *lim,
                   kc_output_fn *out, void *out_ctx, struct kc_image **image,

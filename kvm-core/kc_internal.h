@@ -82,6 +82,8 @@ struct kc_layout {
 #define KC_PD(l, i)   ((l)->pt_base + (2 + (uint64_t)(i)) * KC_PAGE_SIZE)
 #define KC_PT_POOL(l) KC_PD(l, (l)->pd_count)
 
+/* Place everything for lim and plan.  0, -EINVAL (bad limits) or -EFBIG
+ * (the program does not fit), with the reason in err. */
 int kc_layout_compute(const struct kc_limits *lim,
                       const struct kc_elf_plan *plan, struct kc_layout *lay,
                       char *err, size_t errlen);

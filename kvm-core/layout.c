@@ -69,7 +69,7 @@ int kc_layout_compute(const struct kc_limits *lim,
 		         "max_memory (%lluM)",
 		         (unsigned long long)plan->hi,
 		         (unsigned long long)(mem >> 20));
-		return -ENOMEM;
+		return -EFBIG;
 	}
 	return 0;
 }

@@ -48,6 +48,7 @@ scgi_listen = 127.0.0.1:$SCGI_PORT
 workers = ${WORKERS:-2}
 log = $T/kvm-fpm.log
 log_level = info
+program_dir = $T/programs
 ${2:-}
 
 [tenant:hello.test]
