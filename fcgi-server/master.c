@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "listen.h"
+#include "listenq.h"
 #include "log.h"
 #include "fcgi.h"
 #include "master.h"
@@ -210,6 +211,15 @@ static int init_status_server(struct master *m)
 	return r;
 }
 
+/* The listen queue on the status page: connections waiting for a worker
+ * (status_listen is left out: the master serves it itself). */
+static void sample_listen_queue(const struct master *m)
+{
+	const int fds[] = {m->fcgi_fd, m->scgi_fd};
+
+	fs_listenq_sample(m->sb, fds, 2);
+}
+
 static void serve_status_conn(struct master *m)
 {
 	struct timeval tv = {1, 0};
@@ -218,6 +228,7 @@ static void serve_status_conn(struct master *m)
 
 	if (fd < 0)
 		return;
+	sample_listen_queue(m); /* fresh for this page */
 	/* The master must not hang on a slow client. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -412,6 +423,7 @@ int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited)
 		if (pfd[1].revents && !m.stopping)
 			serve_status_conn(&m);
 	tick:
+		sample_listen_queue(&m); /* for pages the workers serve */
 		if (m.stopping)
 			escalate(&m);
 	}
