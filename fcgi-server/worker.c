@@ -211,6 +211,9 @@ int fs_worker_run(struct fs_server *srv, const struct fs_worker_config *cfg)
 		return 1;
 	while (!done(&w))
 		poll_once(&w);
+	if (!*cfg->stop) /* the master replaces us: say why */
+		fs_log(LOG_INFO, NULL, "recycled after %llu requests",
+		       (unsigned long long)srv->served);
 	while (w.nconns)
 		drop_conn(&w, w.nconns - 1);
 	close(w.dead_listener);
