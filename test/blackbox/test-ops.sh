@@ -195,6 +195,49 @@ after=$(worker_pids)
 check "SIGUSR2: a new generation of workers" \
 	sh -c "[ -z \"\$(echo '$before $after' | tr ' ' '\n' | grep . | sort | uniq -d)\" ]"
 
+# --- SIGUSR2 (its SIGQUIT to the old workers) or SIGUSR1 arriving while a
+# worker still reads a request must not drop it: the client connects,
+# the worker takes the connection, the signal comes, then the request
+slow_client() {
+	rm -f "$T/conn"
+	python3 - "$T/kvm-fpm.sock" "$T/conn" >"$T/res" <<'PY' &
+import socket, struct, sys, time
+def rec(t, content):
+    return struct.pack("!BBHHBB", 1, t, 1, len(content), 0, 0) + content
+def nv(n, v):
+    return bytes([len(n), len(v)]) + n.encode() + v.encode()
+params = b"".join(nv(k, v) for k, v in [
+    ("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/slowclient"),
+    ("HTTP_HOST", "hello.test"), ("REMOTE_ADDR", "127.0.0.1")])
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+open(sys.argv[2], "w").close()
+time.sleep(0.5)
+s.sendall(rec(1, struct.pack("!HB5x", 1, 0)) + rec(4, params) + rec(4, b"")
+          + rec(5, b""))
+out = b""
+while True:
+    h = s.recv(8, socket.MSG_WAITALL)
+    if len(h) < 8:
+        break
+    _, t, _, clen, plen, _ = struct.unpack("!BBHHBB", h)
+    body = s.recv(clen + plen, socket.MSG_WAITALL) if clen + plen else b""
+    if t == 6:
+        out += body[:clen]
+    if t == 3:
+        break
+sys.stdout.write(out.decode(errors="replace"))
+PY
+	CLIENT=$!
+	for _ in $(seq 50); do [ -e "$T/conn" ] && break; sleep 0.02; done
+	wait_for 'd["listen_queue"]' 0 # a worker has taken it
+	kill -"$1" "$KVM_FPM_PID"
+	wait "$CLIENT"
+	grep -q 'You asked for <code>/slowclient<' "$T/res"
+}
+check "SIGUSR2 while a worker reads a request: answered" slow_client USR2
+check "SIGUSR1 while a worker reads a request: answered" slow_client USR1
+
 # --- max_requests = 5 in one worker: 30 requests, every one answered
 # (those that arrive while the master replaces the worker wait in the
 # listen queue), 6 workers recycled after 5 requests each
