@@ -224,6 +224,8 @@ static void serve_status_conn(struct master *m)
 {
 	struct timeval tv = {1, 0};
 	struct fs_fcgi_conn *c;
+	sigset_t hold, old;
+	size_t i;
 	int fd = accept4(m->status_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
@@ -237,7 +239,14 @@ static void serve_status_conn(struct master *m)
 		close(fd);
 		return;
 	}
+	/* A signal (a worker's SIGCHLD) would break the read with EINTR and
+	 * drop the request: keep them pending, for at most the timeouts. */
+	sigemptyset(&hold);
+	for (i = 0; i < sizeof(master_signals) / sizeof(int); i++)
+		sigaddset(&hold, master_signals[i]);
+	sigprocmask(SIG_BLOCK, &hold, &old);
 	fs_fcgi_serve(&m->status_srv, c);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	fs_fcgi_conn_free(c);
 }
 

@@ -196,18 +196,19 @@ check "SIGUSR2: a new generation of workers" \
 	sh -c "[ -z \"\$(echo '$before $after' | tr ' ' '\n' | grep . | sort | uniq -d)\" ]"
 
 # --- SIGUSR2 (its SIGQUIT to the old workers) or SIGUSR1 arriving while a
-# worker still reads a request must not drop it: the client connects,
-# the worker takes the connection, the signal comes, then the request
+# worker or the master still reads a request must not drop it: the client
+# connects, the connection is taken, the signal comes, then the request.
+# slow_client SOCKET URI SIGNAL REGEX
 slow_client() {
 	rm -f "$T/conn"
-	python3 - "$T/kvm-fpm.sock" "$T/conn" >"$T/res" <<'PY' &
+	python3 - "$1" "$T/conn" "$2" >"$T/res" <<'PY' &
 import socket, struct, sys, time
 def rec(t, content):
     return struct.pack("!BBHHBB", 1, t, 1, len(content), 0, 0) + content
 def nv(n, v):
     return bytes([len(n), len(v)]) + n.encode() + v.encode()
 params = b"".join(nv(k, v) for k, v in [
-    ("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/slowclient"),
+    ("REQUEST_METHOD", "GET"), ("REQUEST_URI", sys.argv[3]),
     ("HTTP_HOST", "hello.test"), ("REMOTE_ADDR", "127.0.0.1")])
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -230,13 +231,21 @@ sys.stdout.write(out.decode(errors="replace"))
 PY
 	CLIENT=$!
 	for _ in $(seq 50); do [ -e "$T/conn" ] && break; sleep 0.02; done
-	wait_for 'd["listen_queue"]' 0 # a worker has taken it
-	kill -"$1" "$KVM_FPM_PID"
+	if [ "$1" = "$T/kvm-fpm.sock" ]; then
+		wait_for 'd["listen_queue"]' 0 # a worker has taken it
+	else
+		sleep 0.2 # the master takes it as soon as it polls
+	fi
+	kill -"$3" "$KVM_FPM_PID"
 	wait "$CLIENT"
-	grep -q 'You asked for <code>/slowclient<' "$T/res"
+	grep -q "$4" "$T/res"
 }
-check "SIGUSR2 while a worker reads a request: answered" slow_client USR2
-check "SIGUSR1 while a worker reads a request: answered" slow_client USR1
+check "SIGUSR2 while a worker reads a request: answered" \
+	slow_client "$T/kvm-fpm.sock" /slowclient USR2 'You asked for <code>/slowclient<'
+check "SIGUSR1 while a worker reads a request: answered" \
+	slow_client "$T/kvm-fpm.sock" /slowclient USR1 'You asked for <code>/slowclient<'
+check "SIGUSR1 while the master reads a status_listen request: answered" \
+	slow_client "$T/status.sock" /kvm-fpm/ping USR1 '^pong$'
 
 # --- max_requests = 5 in one worker: 30 requests, every one answered
 # (those that arrive while the master replaces the worker wait in the
