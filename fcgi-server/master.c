@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "listen.h"
+#include "listenq.h"
 #include "log.h"
 #include "fcgi.h"
 #include "master.h"
@@ -214,14 +215,26 @@ static int init_status_server(struct master *m)
 	return r;
 }
 
+/* The listen queue on the status page: connections waiting for a worker
+ * (status_listen is left out: the master serves it itself). */
+static void sample_listen_queue(const struct master *m)
+{
+	const int fds[] = {m->fcgi_fd, m->scgi_fd};
+
+	fs_listenq_sample(m->sb, fds, 2);
+}
+
 static void serve_status_conn(struct master *m)
 {
 	struct timeval tv = {1, 0};
 	struct fs_fcgi_conn *c;
+	sigset_t hold, old;
+	size_t i;
 	int fd = accept4(m->status_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
+	sample_listen_queue(m); /* fresh for this page */
 	/* The master must not hang on a slow client. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -230,7 +243,14 @@ static void serve_status_conn(struct master *m)
 		close(fd);
 		return;
 	}
+	/* A signal (a worker's SIGCHLD) would break the read with EINTR and
+	 * drop the request: keep them pending, for at most the timeouts. */
+	sigemptyset(&hold);
+	for (i = 0; i < sizeof(master_signals) / sizeof(int); i++)
+		sigaddset(&hold, master_signals[i]);
+	sigprocmask(SIG_BLOCK, &hold, &old);
 	fs_fcgi_serve(&m->status_srv, c);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	fs_fcgi_conn_free(c);
 }
 
@@ -401,6 +421,7 @@ int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited)
 		if (pfd[1].revents && !m.stopping)
 			serve_status_conn(&m);
 	tick:
+		sample_listen_queue(&m); /* for pages the workers serve */
 		if (m.stopping)
 			escalate(&m);
 	}

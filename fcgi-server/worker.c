@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -24,7 +25,8 @@ struct worker {
 	const struct fs_worker_config *cfg;
 	struct fs_fcgi_conn *conns[CONNS_MAX];
 	unsigned nconns;
-	int dead_listener; /* what libfcgi "accepts" on: never a connection */
+	int dead_listener;  /* what libfcgi "accepts" on: never a connection */
+	sigset_t poll_mask; /* the mask while polling: graceful signals open */
 };
 
 /* Take a new connection and serve its first request at once: a client
@@ -184,7 +186,7 @@ static void poll_once(struct worker *w)
 	for (i = 0; i < w->nconns; i++)
 		pfd[n++] =
 		    (struct pollfd){fs_fcgi_conn_fd(w->conns[i]), POLLIN, 0};
-	if (poll(pfd, n, 1000) <= 0)
+	if (ppoll(pfd, n, &(struct timespec){1, 0}, &w->poll_mask) <= 0)
 		return;
 	/* Connections first, from the last so that dropping is safe. */
 	for (i = w->nconns; i-- > 0 && !done(w);) {
@@ -199,6 +201,25 @@ static void poll_once(struct worker *w)
 		scgi_accept(w, w->cfg->scgi_fd);
 }
 
+/*
+ * SIGQUIT (stop after this request: reloads send it) and SIGUSR1 (reopen
+ * the logs) only set flags, but arriving while a request is read they
+ * would break the read with EINTR (libfcgi does not retry, and sockets
+ * with SO_RCVTIMEO are never restarted) and drop the request.  Keep them
+ * pending while serving; ppoll lets them in, atomically, while waiting.
+ */
+static void hold_graceful_signals(sigset_t *poll_mask)
+{
+	sigset_t hold;
+
+	sigemptyset(&hold);
+	sigaddset(&hold, SIGQUIT);
+	sigaddset(&hold, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &hold, poll_mask);
+	sigdelset(poll_mask, SIGQUIT);
+	sigdelset(poll_mask, SIGUSR1);
+}
+
 int fs_worker_run(struct fs_server *srv, const struct fs_worker_config *cfg)
 {
 	struct worker w;
@@ -209,8 +230,12 @@ int fs_worker_run(struct fs_server *srv, const struct fs_worker_config *cfg)
 	w.dead_listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (w.dead_listener < 0)
 		return 1;
+	hold_graceful_signals(&w.poll_mask);
 	while (!done(&w))
 		poll_once(&w);
+	if (!*cfg->stop) /* the master replaces us: say why */
+		fs_log(LOG_INFO, NULL, "recycled after %llu requests",
+		       (unsigned long long)srv->served);
 	while (w.nconns)
 		drop_conn(&w, w.nconns - 1);
 	close(w.dead_listener);
