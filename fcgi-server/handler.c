@@ -246,6 +246,20 @@ static unsigned long usec_since(const struct timespec *a)
 	                       (b.tv_nsec - a->tv_nsec) / 1000);
 }
 
+/* The request's access-log line; ping (health probes) is not logged. */
+static void log_access(const struct fs_param *p, size_t n,
+                       const struct fs_route *r, int status, size_t bytes,
+                       unsigned long usec)
+{
+	if (r->kind == FS_ROUTE_PING)
+		return;
+	fs_access_log(param_str(p, n, "REMOTE_ADDR", "-").ptr,
+	              r->host[0] ? r->host : "-",
+	              param_str(p, n, "REQUEST_METHOD", "GET").ptr,
+	              param_str(p, n, "REQUEST_URI", "/").ptr, status, bytes,
+	              usec);
+}
+
 static enum fs_sb_kind sb_kind(enum kc_status st)
 {
 	switch (st) {
@@ -327,8 +341,7 @@ static int answer_tenant(struct fs_server *s, const struct fs_route *r,
 	fs_sb_request_end(s->sb, (unsigned)s->sb_slot, r->tenant->sb,
 	                  fs_http_status(&res), sb_kind(res.status),
 	                  usec * 1000);
-	fs_access_log(req.remote_addr.ptr, r->host, req.method.ptr, req.uri.ptr,
-	              fs_http_status(&res), res.body.len, usec);
+	log_access(p, n, r, fs_http_status(&res), res.body.len, usec);
 	if (kc_vm_reset(vm) || res.status == KC_ERR_INTERNAL)
 		drop_vm(s, (size_t)(r->tenant - s->tenants->v));
 	return rc;
@@ -347,8 +360,7 @@ static int answer_upload(struct fs_server *s, const struct fs_route *r,
 	usec = usec_since(&start);
 	fs_sb_request_end(s->sb, (unsigned)s->sb_slot, r->tenant->sb, status,
 	                  FS_SB_OK, usec * 1000);
-	fs_access_log(param_str(p, n, "REMOTE_ADDR", "").ptr, r->host, "POST",
-	              param_str(p, n, "REQUEST_URI", "/").ptr, status, 0, usec);
+	log_access(p, n, r, status, 0, usec);
 	return rc;
 }
 
@@ -358,6 +370,7 @@ static int answer_server(struct fs_server *s, const struct fs_route *r,
                          void *ctx)
 {
 	int rc, status = r->kind == FS_ROUTE_ERROR ? r->status : 200;
+	size_t bytes = 0;
 
 	if (r->kind == FS_ROUTE_PING)
 		rc = fs_write_plain(200, "pong\n", write, ctx);
@@ -367,7 +380,9 @@ static int answer_server(struct fs_server *s, const struct fs_route *r,
 		fs_log(LOG_INFO, r->host[0] ? r->host : NULL, "%d: %.*s",
 		       r->status, (int)strcspn(r->message, "\n"), r->message);
 		rc = fs_write_plain(r->status, r->message, write, ctx);
+		bytes = strlen(r->message);
 	}
+	log_access(p, n, r, status, bytes, 0);
 	fs_sb_request_end(s->sb, (unsigned)s->sb_slot,
 	                  r->tenant ? r->tenant->sb : -1, status, FS_SB_OK, 0);
 	return rc;

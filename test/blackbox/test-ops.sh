@@ -74,9 +74,11 @@ max_request_time = 30s" || exit 1
 fcgi Hello.Test:8080 '/x?a=1' >"$T/out"
 len=$(body <"$T/out" | wc -c)
 fcgi fault.test /nothing POST >"$T/out2"
-check "access log: the requests answered 200 and 404" \
-	sh -c "grep -q '^Status: 200' $T/out && grep -q '^Status: 404' $T/out2"
-check "access log: exactly two lines" [ "$(wc -l <"$T/access.log")" = 2 ]
+fcgi unknown.test /who >"$T/out3"
+fcgi hello.test /kvm-fpm/ping >/dev/null
+check "access log: the requests answered 200, 404 and 404" \
+	sh -c "grep -q '^Status: 200' $T/out && grep -q '^Status: 404' $T/out2 && grep -q '^Status: 404' $T/out3"
+check "access log: three lines (ping is not logged)" [ "$(wc -l <"$T/access.log")" = 3 ]
 # time remote host "method uri" status bytes duration; host normalised
 check "access log: the 200 line" python3 - "$T/access.log" "$len" <<'PY'
 import re, sys, time, calendar
@@ -94,6 +96,12 @@ import re, sys
 line = open(sys.argv[1]).read().splitlines()[1]
 assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ 127\.0\.0\.1 fault\.test '
                     r'"POST /nothing" 404 10 \d+us', line), line
+PY
+check "access log: the server's own 404" python3 - "$T/access.log" <<'PY'
+import re, sys
+line = open(sys.argv[1]).read().splitlines()[2]
+assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ 127\.0\.0\.1 unknown\.test '
+                    r'"GET /who" 404 13 0us', line), line
 PY
 
 for t in missing notelf; do
