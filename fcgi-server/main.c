@@ -55,11 +55,8 @@ static int serve(const char *path, int foreground)
 	char err[512];
 	int inherited = -1, r;
 
-	if (fs_conf_init(&c))
-		return 1;
 	if (fs_conf_load(path, &c, err, sizeof(err))) {
 		fprintf(stderr, "kvm-fpm: %s\n", err);
-		fs_conf_free(&c);
 		return 1;
 	}
 	if (fs_log_open(c.log, c.log_level) || fs_access_open(c.access_log)) {
@@ -87,8 +84,6 @@ static int check_config(const char *path, int print)
 	char err[512];
 	int r;
 
-	if (fs_conf_init(&c))
-		return 1;
 	r = fs_conf_load(path, &c, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "kvm-fpm: %s\n", err);

@@ -262,8 +262,7 @@ static void reload(struct master *m)
 	struct fs_tenants tenants;
 	char err[512];
 
-	if (fs_conf_init(&conf) ||
-	    fs_conf_load(m->conf_path, &conf, err, sizeof(err))) {
+	if (fs_conf_load(m->conf_path, &conf, err, sizeof(err))) {
 		fs_log(LOG_ERR, NULL, "reload refused: %s", err);
 		return;
 	}
