@@ -1,0 +1,36 @@
+/* A bare KVM guest for the micro benchmark's floor and creation cost. */
+#ifndef BENCH_FLOOR_H
+#define BENCH_FLOOR_H
+
+#include <stdint.h>
+
+enum floor_kind {
+	FLOOR_RING0_RAW, /* ring-0 `out`, re-entered with no register write */
+	FLOOR_RING0,     /* the same, registers set through sync regs */
+	FLOOR_USER,      /* ring 0 -> sysret -> user ud2 -> #UD -> `out` */
+};
+
+struct floor_vm {
+	int vm_fd, vcpu_fd;
+	struct kvm_run *run;
+	uint8_t *mem;
+	enum floor_kind last; /* where the vCPU stopped */
+};
+
+/* Open /dev/kvm for the floor VMs.  0 or -errno. */
+int floor_init(void);
+
+/* A VM with 2 MiB of memory in one slot and one vCPU with its kvm_run
+ * mapped: what any guest needs before it can run.  0 or -errno; call
+ * floor_destroy() either way. */
+int floor_create(struct floor_vm *f);
+void floor_destroy(struct floor_vm *f);
+
+/* Write the guest (GDT, IDT, TSS, page tables, code) and its registers. */
+int floor_setup(struct floor_vm *f);
+
+/* One KVM_RUN that ends at the guest's `out`.  0, -EIO on any other exit,
+ * or -errno from KVM_RUN. */
+int floor_round_trip(struct floor_vm *f, enum floor_kind kind);
+
+#endif
