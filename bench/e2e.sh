@@ -4,13 +4,19 @@
 # "key value" lines for bench/report.py; wrk's own output goes to
 # $BENCH_RAW (a directory) when set.
 #   bench/e2e.sh [BUILD_DIR]
-# Tunables (environment): BENCH_DURATION (s, per measured run, default 10),
-# BENCH_WARMUP (s, an unmeasured run before each, default 3),
-# BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_WORKERS (2).
+# Each backend is measured in BENCH_ROUNDS rounds (default 2) of
+# BENCH_DURATION seconds (default 5), after one BENCH_WARMUP-second
+# unmeasured run (default 3); figures are the mean over the rounds.
+# Tunables (environment): BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP,
+# BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_WORKERS (2),
+# BENCH_RUNS (which runs, in order; default all: kvm native php cgi
+# tenants1 tenants10 tenants100), BENCH_KVM_KEEPALIVE (nginx's keepalive
+# to kvm-fpm; default BENCH_CONNECTIONS).
 set -eu
 B=${1:-build}
 ROOT=$(pwd)
-DUR=${BENCH_DURATION:-10}
+DUR=${BENCH_DURATION:-5}
+ROUNDS=${BENCH_ROUNDS:-2}
 WARM=${BENCH_WARMUP:-3}
 CONNS=${BENCH_CONNECTIONS:-16}
 THREADS=${BENCH_THREADS:-2}
@@ -19,7 +25,12 @@ WORKERS=${BENCH_WORKERS:-2}
 # libfcgi worker (native, fcgiwrap) or a PHP-FPM child is pinned to a kept
 # connection, and kvm-fpm's deploy files keep it below `workers` too.
 KEEPALIVE=$((WORKERS > 1 ? WORKERS - 1 : 1))
+# kvm-fpm's workers poll every kept connection instead of being pinned to
+# one (README, "kept-alive FastCGI connections"), so nginx may keep one per
+# client: no connection set-up per request.
+KVM_KEEPALIVE=${BENCH_KVM_KEEPALIVE:-$CONNS}
 TENANTS=100
+RUNS=${BENCH_RUNS:-kvm native php cgi tenants1 tenants10 tenants100}
 PHP_FPM=${PHP_FPM:-$(command -v php-fpm8.2 || command -v php-fpm || echo php-fpm)}
 
 T=$(mktemp -d /tmp/kvm-fpm-bench.XXXXXX)
@@ -136,18 +147,18 @@ P_PHP=$(free_port)
 P_CGI=$(free_port)
 N=$T/nginx
 mkdir -p "$N"
-server() { # server PORT UPSTREAM [EXTRA PARAMS]
+server() { # server PORT UPSTREAM SOCKET KEEPALIVE [EXTRA PARAMS]
 	cat <<NGX
 	upstream $2 {
 		server unix:$T/$3;
-		keepalive $KEEPALIVE;
+		keepalive $4;
 	}
 	server {
 		listen 127.0.0.1:$1;
 		location / {
 			include /etc/nginx/fastcgi_params;
 			fastcgi_param SERVER_NAME \$host;
-			${4:-}
+			${5:-}
 			fastcgi_keep_conn on;
 			fastcgi_pass $2;
 		}
@@ -170,10 +181,12 @@ http {
 	proxy_temp_path $N/proxy;
 	uwsgi_temp_path $N/uwsgi;
 NGX
-	server "$P_KVM" kvmfpm kvm-fpm.sock
-	server "$P_NATIVE" native native.sock
-	server "$P_PHP" php php/php.sock "fastcgi_param SCRIPT_FILENAME $T/php/hello.php;"
-	server "$P_CGI" cgi fcgiwrap.sock "fastcgi_param SCRIPT_FILENAME $ROOT/$B/bench/hello-cgi;"
+	server "$P_KVM" kvmfpm kvm-fpm.sock "$KVM_KEEPALIVE"
+	server "$P_NATIVE" native native.sock "$KEEPALIVE"
+	server "$P_PHP" php php/php.sock "$KEEPALIVE" \
+		"fastcgi_param SCRIPT_FILENAME $T/php/hello.php;"
+	server "$P_CGI" cgi fcgiwrap.sock "$KEEPALIVE" \
+		"fastcgi_param SCRIPT_FILENAME $ROOT/$B/bench/hello-cgi;"
 	echo "}"
 } >"$N/nginx.conf"
 start nginx nginx -p "$N" -c "$N/nginx.conf"
@@ -233,22 +246,40 @@ parse_wrk() { # parse_wrk NAME FILE
 	}' "$2"
 }
 
-load() { # load NAME PORT [HOSTS]: a warm-up run, then the measured one
+load() { # load NAME ROUND PORT [HOSTS]: a warm-up run in round 1, then
+	#         the measured one
 	name=$1
-	port=$2
-	if [ -n "${3:-}" ]; then
-		export HOSTS="$3"
+	round=$2
+	port=$3
+	if [ -n "${4:-}" ]; then
+		export HOSTS="$4"
 		set -- -s "$T/hosts.lua"
 	else
 		set -- -H "Host: hello.bench"
 	fi
-	say "$name: ${WARM}s warm-up, ${DUR}s measured"
-	wrk -t"$THREADS" -c"$CONNS" -d"${WARM}s" "$@" \
-		"http://127.0.0.1:$port/" >/dev/null
+	if [ "$round" = 1 ]; then
+		say "$name: ${WARM}s warm-up"
+		wrk -t"$THREADS" -c"$CONNS" -d"${WARM}s" "$@" \
+			"http://127.0.0.1:$port/" >/dev/null
+	fi
+	say "$name: round $round, ${DUR}s"
 	wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency "$@" \
-		"http://127.0.0.1:$port/" >"$T/wrk.$name"
-	[ -n "${BENCH_RAW:-}" ] && cp "$T/wrk.$name" "$BENCH_RAW/wrk-$name.txt"
-	parse_wrk "$name" "$T/wrk.$name"
+		"http://127.0.0.1:$port/" >"$T/wrk.$name.$round"
+	if [ -n "${BENCH_RAW:-}" ]; then
+		cp "$T/wrk.$name.$round" "$BENCH_RAW/wrk-$name-$round.txt"
+	fi
+	parse_wrk "$name" "$T/wrk.$name.$round" >>"$T/rounds"
+}
+
+# The mean over the rounds of each figure (errors: the sum).
+mean_rounds() {
+	awk '{ sum[$1] += $2; n[$1]++ }
+	END {
+		for (k in sum)
+			if (k ~ /_(bad|requests)$/) printf "%s %d\n", k, sum[k]
+			else if (k ~ /_rps$/) printf "%s %.0f\n", k, sum[k] / n[k]
+			else printf "%s %.3f\n", k, sum[k] / n[k]
+	}' "$T/rounds" | sort
 }
 
 echo "e2e_threads $THREADS"
@@ -257,14 +288,27 @@ echo "e2e_duration_s $DUR"
 echo "e2e_warmup_s $WARM"
 echo "e2e_workers $WORKERS"
 echo "e2e_keepalive $KEEPALIVE"
+echo "e2e_kvm_keepalive $KVM_KEEPALIVE"
 echo "e2e_php $($PHP_FPM -v | head -1 | cut -d' ' -f1-2)"
-load kvm "$P_KVM"
-load native "$P_NATIVE"
-load php "$P_PHP"
-load cgi "$P_CGI"
-load tenants1 "$P_KVM" 1
-load tenants10 "$P_KVM" 10
-load tenants100 "$P_KVM" $TENANTS
+echo "e2e_rounds $ROUNDS"
+: >"$T/rounds"
+# Rounds interleave the backends, so that a burst of other work on the
+# machine does not land on one backend only.
+round=1
+while [ $round -le "$ROUNDS" ]; do
+	for run in $RUNS; do
+		case $run in
+		kvm) load kvm $round "$P_KVM" ;;
+		native) load native $round "$P_NATIVE" ;;
+		php) load php $round "$P_PHP" ;;
+		cgi) load cgi $round "$P_CGI" ;;
+		tenants*) load "$run" $round "$P_KVM" "${run#tenants}" ;;
+		*) die "unknown run $run" ;;
+		esac
+	done
+	round=$((round + 1))
+done
+mean_rounds
 
 # kvm-fpm must have answered everything itself: no worker died.
 if grep -E '\[(alert|crit|emerg)\]' "$N/error.log" >&2; then

@@ -108,8 +108,8 @@ static void gate(uint64_t *idt, unsigned v, uint64_t off)
 static void build_memory(uint8_t *m)
 {
 	static const uint8_t code[] = {
-	    0xe6, PORT_DONE,  /* out %al, $PORT_DONE (ring-0 floor) */
-	    0xeb, 0xfc,       /* jmp back */
+	    0xe6, PORT_DONE, /* out %al, $PORT_DONE (ring-0 floor) */
+	    0xeb, 0xfc,      /* jmp back */
 	};
 	static const uint8_t entry[] = {
 	    0x0f, 0x20, 0xd8, /* mov %cr3, %rax: kvm-core's entry stub */
@@ -150,8 +150,7 @@ static void build_memory(uint8_t *m)
 	m[USER_CODE + 1] = 0x0b;
 }
 
-static void segment(struct kvm_segment *s, uint16_t sel, uint8_t type,
-                    int code)
+static void segment(struct kvm_segment *s, uint16_t sel, uint8_t type, int code)
 {
 	memset(s, 0, sizeof(*s));
 	s->limit = 0xffffffff;
@@ -191,7 +190,7 @@ int floor_setup(struct floor_vm *f)
 	s.idt.limit = 32 * 16 - 1;
 	s.cr0 = 0x80050033; /* PG WP NE ET MP PE */
 	s.cr3 = PML4;
-	s.cr4 = 0x620; /* PAE OSFXSR OSXMMEXCPT */
+	s.cr4 = 0x620;  /* PAE OSFXSR OSXMMEXCPT */
 	s.efer = 0xd01; /* NXE LMA LME SCE */
 	if (ioctl(f->vcpu_fd, KVM_SET_SREGS, &s))
 		return -errno;
@@ -232,8 +231,7 @@ int floor_round_trip(struct floor_vm *f, enum floor_kind kind)
 	f->last = kind;
 	if (ioctl(f->vcpu_fd, KVM_RUN, 0))
 		return -errno;
-	if (f->run->exit_reason != KVM_EXIT_IO ||
-	    f->run->io.port != PORT_DONE)
+	if (f->run->exit_reason != KVM_EXIT_IO || f->run->io.port != PORT_DONE)
 		return -EIO;
 	return 0;
 }

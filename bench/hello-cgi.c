@@ -16,7 +16,8 @@ int main(void)
 	n = hello_page(page, head, head_len, url ? url : "/");
 	if (n == 0) {
 		fputs("Status: 414\r\nContent-Type: text/plain\r\n\r\n"
-		      "URI too long\n", stdout);
+		      "URI too long\n",
+		      stdout);
 		return 0;
 	}
 	fputs(HELLO_HEADERS, stdout);

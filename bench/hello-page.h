@@ -8,9 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#define HELLO_URL_MAX  8192
-#define HELLO_HEADERS  "Content-Type: text/html; charset=utf-8\r\n" \
-                       "Cache-Control: public, max-age=60\r\n\r\n"
+#define HELLO_URL_MAX 8192
+#define HELLO_HEADERS                                                          \
+	"Content-Type: text/html; charset=utf-8\r\n"                           \
+	"Cache-Control: public, max-age=60\r\n\r\n"
 #define HELLO_PAGE_MAX (1024 + 6 * HELLO_URL_MAX + 64)
 
 static const char hello_tail[] = "</code></p>\n</body>\n</html>\n";
@@ -18,13 +19,14 @@ static const char hello_tail[] = "</code></p>\n</body>\n</html>\n";
 /* The head of the page, prepared once as hello's main() does. */
 static size_t hello_head(char *buf, size_t len)
 {
-	int n = snprintf(buf, len,
-	                 "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\">"
-	                 "<title>kvm-fpm</title></head>\n<body>\n"
-	                 "<h1>Hello from kvm-fpm</h1>\n"
-	                 "<p>Page prepared at Unix time %lld.</p>\n"
-	                 "<p>You asked for <code>",
-	                 (long long)time(NULL));
+	int n =
+	    snprintf(buf, len,
+	             "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\">"
+	             "<title>kvm-fpm</title></head>\n<body>\n"
+	             "<h1>Hello from kvm-fpm</h1>\n"
+	             "<p>Page prepared at Unix time %lld.</p>\n"
+	             "<p>You asked for <code>",
+	             (long long)time(NULL));
 
 	return n > 0 && (size_t)n < len ? (size_t)n : 0;
 }

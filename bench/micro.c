@@ -104,8 +104,8 @@ static void *read_file(const char *path, size_t *len)
 	if (f == NULL || fstat(fileno(f), &st))
 		die("%s: %s", path, strerror(errno));
 	buf = malloc((size_t)st.st_size);
-	if (buf == NULL || fread(buf, 1, (size_t)st.st_size, f) !=
-	                       (size_t)st.st_size)
+	if (buf == NULL ||
+	    fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
 		die("%s: cannot read", path);
 	fclose(f);
 	*len = (size_t)st.st_size;
@@ -159,7 +159,7 @@ static const struct kc_request hello_req = {
 /* Where the server would put the response: collecting it is a copy. */
 static char response_buf[1 << 16];
 
-static void tenant_boot(struct tenant *t, const char *path)
+static void tenant_boot(struct tenant *t, const char *path, const char *key)
 {
 	struct kc_limits lim;
 	char err[256];
@@ -171,6 +171,9 @@ static void tenant_boot(struct tenant *t, const char *path)
 	                  err, sizeof(err)))
 		die("%s: %s", path, err);
 	kc_vm_stats(t->vm, &t->before);
+	if (key) /* the exits of main(), before any request */
+		printf("%s_boot_exits %llu\n", key,
+		       (unsigned long long)t->before.exits);
 }
 
 /* reset + enter + my_backend + collect the response, as one sample. */
@@ -213,7 +216,8 @@ static void tenant_report(struct tenant *t, const char *key)
 	n = (double)(st.requests - t->before.requests);
 	report(key, &t->lat);
 	printf("%s_requests %.0f\n", key, n);
-	printf("%s_exits %.2f\n", key, (double)(st.exits - t->before.exits) / n);
+	printf("%s_exits %.2f\n", key,
+	       (double)(st.exits - t->before.exits) / n);
 	printf("%s_pages_restored %.2f\n", key,
 	       (double)(st.pages_restored - t->before.pages_restored) / n);
 	printf("%s_pages_zeroed %.2f\n", key,
@@ -322,9 +326,9 @@ static void bench_cold(struct tenant *hello, unsigned iters)
 /* ---- 3. memory per resident VM --------------------------------------- */
 
 struct mem_view {
-	long rss_kib;   /* the whole process */
-	long guest_kib; /* mappings of guest memory (memfd kvm-fpm-guest) */
-	long vcpu_kib;  /* kvm_run mappings */
+	long rss_kib;    /* the whole process */
+	long guest_kib;  /* mappings of guest memory (memfd kvm-fpm-guest) */
+	long vcpu_kib;   /* kvm_run mappings */
 	long kernel_kib; /* Slab + PageTables + SecPageTables, machine-wide */
 };
 
@@ -351,8 +355,8 @@ static void mem_view(struct mem_view *m)
 			m->rss_kib += kib;
 			if (cur)
 				*cur += kib;
-		} else if (strchr(line, '-') && strchr(line, '-') < strchr(
-		                                    line, ' ')) { /* a VMA */
+		} else if (strchr(line, '-') &&
+		           strchr(line, '-') < strchr(line, ' ')) { /* a VMA */
 			cur = strstr(line, "kvm-fpm-guest") ? &m->guest_kib
 			      : strstr(line, "kvm-vcpu")    ? &m->vcpu_kib
 			                                    : NULL;
@@ -368,6 +372,28 @@ static void mem_view(struct mem_view *m)
 	m->kernel_kib = meminfo_kib(text, "\nSlab:") +
 	                meminfo_kib(text, "\nPageTables:") +
 	                meminfo_kib(text, "\nSecPageTables:");
+}
+
+/* Requests round-robin over n VMs, as a worker serving n tenants in turn
+ * does: what switching VMs costs in KVM and in the caches. */
+static void bench_round_robin(struct kc_vm **vms, unsigned nvms)
+{
+	static const unsigned counts[] = {1, 10, 100};
+	unsigned c, i;
+
+	for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		struct series s = {0};
+		unsigned n = counts[c] < nvms ? counts[c] : nvms;
+		char key[32];
+
+		for (i = 0; i < 2 * n; i++) /* warm-up */
+			serve_one(vms[i % n], "hello");
+		for (i = 0; i < 3000; i++)
+			add(&s, serve_one(vms[i % n], "hello"));
+		snprintf(key, sizeof(key), "rr%u", counts[c]);
+		report(key, &s);
+		free(s.v);
+	}
 }
 
 static void bench_memory(struct tenant *hello, unsigned nvms)
@@ -405,6 +431,7 @@ static void bench_memory(struct tenant *hello, unsigned nvms)
 	       (double)(b.vcpu_kib - a.vcpu_kib) / nvms);
 	printf("mem_kernel_per_vm_kib %.1f\n",
 	       (double)(b.kernel_kib - a.kernel_kib) / nvms);
+	bench_round_robin(vms, nvms);
 	for (i = 0; i < nvms; i++)
 		kc_vm_destroy(vms[i]);
 	free(vms);
@@ -427,7 +454,7 @@ static int loop_only(const char *path, unsigned n)
 {
 	struct tenant t = {0};
 
-	tenant_boot(&t, path);
+	tenant_boot(&t, path, NULL);
 	while (n--)
 		serve_one(t.vm, path);
 	return 0;
@@ -469,8 +496,8 @@ int main(int argc, char **argv)
 	if (floor_init())
 		die("cannot open /dev/kvm: %s", strerror(errno));
 	pin_one_core();
-	tenant_boot(&hello, argv[optind]);
-	tenant_boot(&dirty, argv[optind + 1]);
+	tenant_boot(&hello, argv[optind], "hello");
+	tenant_boot(&dirty, argv[optind + 1], "dirty64");
 	bench_requests(&hello, &dirty, rounds, k);
 	bench_cold(&hello, cold);
 	bench_memory(&hello, nvms);

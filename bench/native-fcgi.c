@@ -33,8 +33,7 @@ static int listen_unix(const char *path)
 		return -1;
 	strcpy(sa.sun_path, path);
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(fd, 1024)) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1024)) {
 		close(fd);
 		return -1;
 	}

@@ -163,7 +163,10 @@ def report(raw):
             ("cold_bare", "bare VM: KVM_CREATE_VM + memory slot + "
              "KVM_CREATE_VCPU + kvm_run mmap"),
             ("cold_vm", "kc_vm_create on a booted image (a worker's first "
-             "request to a tenant)")):
+             "request to a tenant)"),
+            ("rr1", "hello request, 1 VM (memory test's VMs)"),
+            ("rr10", "hello request, round-robin over 10 VMs"),
+            ("rr100", "hello request, round-robin over 100 VMs")):
         w("| %s | %s µs | %s | %s | %s |" % (
             name, fmt(f(m, key + "_us")), fmt(f(m, key + "_p10_us")),
             fmt(f(m, key + "_p90_us")), m.get(key + "_samples", "—")))
@@ -185,6 +188,8 @@ def report(raw):
                 prog, n, calls) if prog == "hello" else
               "| system calls, %s (strace -c -f, %d requests) | | %s |" % (
                   prog, n, calls))
+    w("| KVM exits while booting (main()) | %s | %s |" % (
+        m.get("hello_boot_exits", "—"), m.get("dirty64_boot_exits", "—")))
     w("| snapshot (the program's own pages) | %s KiB | %s KiB |" % (
         m.get("hello_snapshot_kib", "—"), m.get("dirty64_snapshot_kib", "—")))
     w("")
@@ -207,12 +212,16 @@ def report(raw):
 
     w("### End to end (nginx → FastCGI on loopback)")
     w("")
-    w("wrk -t%s -c%s -d%ss --latency after a %ss warm-up; %s workers per "
-      "backend; one nginx worker, upstream `keepalive %s` with "
-      "`fastcgi_keep_conn on` for every backend." % (
+    w("wrk -t%s -c%s -d%ss --latency, %s rounds interleaving the backends "
+      "(figures: the mean of the rounds), after one %ss warm-up run each; "
+      "%s workers per backend; one nginx worker with `fastcgi_keep_conn "
+      "on`, upstream `keepalive %s` for the libfcgi and PHP-FPM backends "
+      "(below their pool: they are pinned by a kept connection) and "
+      "`keepalive %s` for kvm-fpm (its workers are not)." % (
           e.get("e2e_threads", "?"), e.get("e2e_connections", "?"),
-          e.get("e2e_duration_s", "?"), e.get("e2e_warmup_s", "?"),
-          e.get("e2e_workers", "?"), e.get("e2e_keepalive", "?")))
+          e.get("e2e_duration_s", "?"), e.get("e2e_rounds", "?"),
+          e.get("e2e_warmup_s", "?"), e.get("e2e_workers", "?"),
+          e.get("e2e_keepalive", "?"), e.get("e2e_kvm_keepalive", "?")))
     w("")
     w("| backend | req/s | p50 ms | p99 ms | kvm-fpm req/s ratio | "
       "kvm-fpm p99 ratio | errors |")
