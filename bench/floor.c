@@ -14,24 +14,25 @@
 #include "floor.h"
 
 /* Guest physical == virtual.  Supervisor pages except the user code. */
-#define MEM_SIZE   (2u << 20)
-#define GDT        0x1000
-#define IDT        0x2000
-#define TSS        0x3000
-#define CODE       0x4000 /* ring-0 code */
-#define CODE_UD    0x4040 /* #UD handler */
-#define CODE_EXC   0x4080 /* every other vector */
-#define STACK_TOP  0x8000 /* RSP0 and IST1 */
-#define PML4       0x10000
-#define PDPT       0x11000
-#define PD         0x12000
-#define PT         0x13000
-#define USER_CODE  0x100000
-#define PORT_DONE  0x60
-#define PORT_ERROR 0x61
-#define MSR_STAR   0xc0000081
-#define MSR_LSTAR  0xc0000082
-#define MSR_FMASK  0xc0000084
+#define MEM_SIZE  (2u << 20)
+#define GDT       0x1000
+#define IDT       0x2000
+#define TSS       0x3000
+#define CODE      0x4000 /* ring-0 code */
+#define CODE_UD   0x4040 /* #UD handler */
+#define CODE_EXC  0x4080 /* every other vector: 4 bytes each */
+#define STACK_TOP 0x8000 /* RSP0 and IST1 */
+#define PML4      0x10000
+#define PDPT      0x11000
+#define PD        0x12000
+#define PT        0x13000
+#define USER_CODE 0x100000
+#define USER_OUT  0x100010 /* `out` in user mode, with IOPL 3 */
+#define PORT_DONE 0x60
+#define PORT_EXC  0x80 /* + vector */
+#define MSR_STAR  0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_FMASK 0xc0000084
 
 static int kvm_fd = -1;
 static struct kvm_cpuid2 *cpuid;
@@ -117,7 +118,6 @@ static void build_memory(uint8_t *m)
 	    0x48, 0x0f, 0x07, /* sysretq to rcx in user mode */
 	};
 	static const uint8_t on_ud[] = {0xe6, PORT_DONE, 0xf4}; /* out; hlt */
-	static const uint8_t on_exc[] = {0xe6, PORT_ERROR, 0xf4};
 	uint64_t *gdt = (uint64_t *)(m + GDT), *idt = (uint64_t *)(m + IDT);
 	uint64_t *pml4 = (uint64_t *)(m + PML4), *pdpt = (uint64_t *)(m + PDPT);
 	uint64_t *pd = (uint64_t *)(m + PD), *pt = (uint64_t *)(m + PT);
@@ -134,7 +134,7 @@ static void build_memory(uint8_t *m)
 	memcpy(m + TSS + 36, &top, 8); /* IST1 */
 	m[TSS + 102] = 104;            /* no I/O bitmap */
 	for (i = 0; i < 32; i++)
-		gate(idt, i, CODE_EXC);
+		gate(idt, i, CODE_EXC + 4 * i);
 	gate(idt, 6, CODE_UD);
 	pml4[0] = PDPT | 7;
 	pdpt[0] = PD | 7;
@@ -145,9 +145,14 @@ static void build_memory(uint8_t *m)
 	memcpy(m + CODE, code, sizeof(code));
 	memcpy(m + CODE + 0x10, entry, sizeof(entry));
 	memcpy(m + CODE_UD, on_ud, sizeof(on_ud));
-	memcpy(m + CODE_EXC, on_exc, sizeof(on_exc));
+	for (i = 0; i < 32; i++) { /* out %al, $(0x80 + vector); hlt */
+		m[CODE_EXC + 4 * i] = 0xe6;
+		m[CODE_EXC + 4 * i + 1] = (uint8_t)(PORT_EXC + i);
+		m[CODE_EXC + 4 * i + 2] = 0xf4;
+	}
 	m[USER_CODE] = 0x0f; /* ud2 */
 	m[USER_CODE + 1] = 0x0b;
+	memcpy(m + USER_OUT, code, sizeof(code)); /* out from user mode */
 }
 
 static void segment(struct kvm_segment *s, uint16_t sel, uint8_t type, int code)
@@ -216,22 +221,47 @@ static void enter(struct floor_vm *f, enum floor_kind kind)
 	struct kvm_regs *r = &f->run->s.regs.regs;
 
 	memset(r, 0, sizeof(*r));
-	r->rip = kind == FLOOR_USER ? CODE + 0x10 : CODE;
+	r->rip =
+	    kind == FLOOR_RING0 || kind == FLOOR_RING0_RAW ? CODE : CODE + 0x10;
 	r->rsp = STACK_TOP;
 	r->rflags = 0x2;
-	r->rcx = USER_CODE;
-	r->r11 = 0x202;
+	r->rcx = kind == FLOOR_USER_OUT ? USER_OUT : USER_CODE;
+	r->r11 = kind == FLOOR_USER_OUT ? 0x3202 : 0x202; /* IOPL 3 for out */
+	f->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+}
+
+/* Still in user mode from the last `out`: only rip, rsp and rflags. */
+static void enter_user_again(struct floor_vm *f)
+{
+	struct kvm_regs *r = &f->run->s.regs.regs;
+
+	r->rip = USER_OUT;
+	r->rsp = STACK_TOP - 0x100;
+	r->rflags = 0x3202;
 	f->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
 }
 
 int floor_round_trip(struct floor_vm *f, enum floor_kind kind)
 {
-	if (kind != FLOOR_RING0_RAW || f->last != FLOOR_RING0_RAW)
+	if (kind == FLOOR_USER_OUT && f->last == FLOOR_USER_OUT)
+		enter_user_again(f);
+	else if (kind != FLOOR_RING0_RAW || f->last != FLOOR_RING0_RAW)
 		enter(f, kind);
 	f->last = kind;
 	if (ioctl(f->vcpu_fd, KVM_RUN, 0))
 		return -errno;
-	if (f->run->exit_reason != KVM_EXIT_IO || f->run->io.port != PORT_DONE)
-		return -EIO;
-	return 0;
+	if (f->run->exit_reason == KVM_EXIT_IO && f->run->io.port == PORT_DONE)
+		return 0;
+	if (f->run->exit_reason == KVM_EXIT_IO && f->run->io.port >= PORT_EXC &&
+	    f->run->io.port < PORT_EXC + 32)
+		return -EPERM;
+	return -EIO;
+}
+
+uint64_t floor_fault_rflags(const struct floor_vm *f)
+{
+	uint64_t frame[4]; /* error code, rip, cs, rflags on the IST stack */
+
+	memcpy(frame, f->mem + STACK_TOP - 48, sizeof(frame));
+	return frame[3];
 }

@@ -8,6 +8,7 @@ enum floor_kind {
 	FLOOR_RING0_RAW, /* ring-0 `out`, re-entered with no register write */
 	FLOOR_RING0,     /* the same, registers set through sync regs */
 	FLOOR_USER,      /* ring 0 -> sysret -> user ud2 -> #UD -> `out` */
+	FLOOR_USER_OUT,  /* `out` from user mode (IOPL 3), re-entered there */
 };
 
 struct floor_vm {
@@ -29,8 +30,13 @@ void floor_destroy(struct floor_vm *f);
 /* Write the guest (GDT, IDT, TSS, page tables, code) and its registers. */
 int floor_setup(struct floor_vm *f);
 
-/* One KVM_RUN that ends at the guest's `out`.  0, -EIO on any other exit,
- * or -errno from KVM_RUN. */
+/* One KVM_RUN that ends at the guest's `out`.  0, -EPERM when the guest
+ * took an exception instead (#GP for a user-mode `out` when the host does
+ * not give the guest IOPL 3), -EIO on any other exit, or -errno from
+ * KVM_RUN. */
 int floor_round_trip(struct floor_vm *f, enum floor_kind kind);
+
+/* After -EPERM with an error-code exception: the RFLAGS it saved. */
+uint64_t floor_fault_rflags(const struct floor_vm *f);
 
 #endif

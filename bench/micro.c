@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,12 +248,19 @@ static void floor_series(struct floor_vm *f, enum floor_kind kind,
 static void bench_requests(struct tenant *hello, struct tenant *dirty,
                            unsigned rounds, unsigned k)
 {
-	struct series raw = {0}, ring0 = {0}, user = {0};
+	struct series raw = {0}, ring0 = {0}, user = {0}, user_out = {0};
 	struct floor_vm f;
+	bool user_out_ok;
 	unsigned r;
 
 	if (floor_create(&f) || floor_setup(&f))
 		die("cannot create the floor VM: %s", strerror(errno));
+	/* TinyKVM's hypercall, a user-mode `out` with IOPL 3: does this
+	 * host allow it? */
+	user_out_ok = floor_round_trip(&f, FLOOR_USER_OUT) == 0;
+	if (!user_out_ok)
+		printf("floor_user_out_fault_rflags 0x%llx\n",
+		       (unsigned long long)floor_fault_rflags(&f));
 	/* Warm up: first entries fault in the shadow page tables. */
 	floor_series(&f, FLOOR_USER, &user, 200);
 	floor_series(&f, FLOOR_RING0, &ring0, 200);
@@ -266,6 +274,8 @@ static void bench_requests(struct tenant *hello, struct tenant *dirty,
 		floor_series(&f, FLOOR_RING0_RAW, &raw, k);
 		floor_series(&f, FLOOR_RING0, &ring0, k);
 		floor_series(&f, FLOOR_USER, &user, k);
+		if (user_out_ok)
+			floor_series(&f, FLOOR_USER_OUT, &user_out, k);
 		tenant_serve(hello, k);
 		tenant_serve(dirty, k);
 	}
@@ -273,6 +283,8 @@ static void bench_requests(struct tenant *hello, struct tenant *dirty,
 	report("floor_ring0_raw", &raw);
 	report("floor_ring0", &ring0);
 	report("floor_user", &user);
+	if (user_out_ok)
+		report("floor_user_out", &user_out);
 	tenant_report(hello, "hello");
 	tenant_report(dirty, "dirty64");
 }

@@ -155,6 +155,8 @@ def report(raw):
              "through sync regs (kvm-core's way)"),
             ("floor_user", "user-mode round trip: CR3 reload, sysret, user "
              "`ud2`, #UD, `out` (kvm-core's request path, empty)"),
+            ("floor_user_out", "user-mode `out` with IOPL 3 (TinyKVM's "
+             "hypercall), re-entered in user mode"),
             ("hello", "request, hello: reset + enter + my_backend + "
              "collect"),
             ("dirty64", "request, 64 dirty pages: the same"),
@@ -171,6 +173,13 @@ def report(raw):
             name, fmt(f(m, key + "_us")), fmt(f(m, key + "_p10_us")),
             fmt(f(m, key + "_p90_us")), m.get(key + "_samples", "—")))
     w("")
+    if "floor_user_out_fault_rflags" in m:
+        w("A user-mode `out` with IOPL 3 (TinyKVM's direct hypercall) is "
+          "not available on this host: the guest takes #GP, and the "
+          "exception frame shows RFLAGS %s although the host asked for "
+          "IOPL 3 (0x3202): the hypervisor clears IOPL in guest user mode."
+          % m["floor_user_out_fault_rflags"])
+        w("")
     w("| per request | hello | 64 dirty pages |")
     w("|---|---|---|")
     for key, name in (("exits", "KVM exits (kc_vm_stats)"),
