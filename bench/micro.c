@@ -3,6 +3,8 @@
  * "key value" lines that bench/report.py turns into the table.
  *   micro [-r ROUNDS] [-k PER_ROUND] [-c COLD] [-v VMS] HELLO DIRTY64
  *   micro --loop PROGRAM N    (N requests and nothing else: for strace -c)
+ *   micro --hold PROGRAM N    (N VMs kept until a line on stdin: for
+ *                              looking at kernel memory from outside)
  */
 #include <errno.h>
 #include <sched.h>
@@ -163,11 +165,16 @@ static char response_buf[1 << 16];
 static void tenant_boot(struct tenant *t, const char *path, const char *key)
 {
 	struct kc_limits lim;
+	const char *mib = getenv("MICRO_MAX_MEMORY_MIB");
 	char err[256];
 
 	t->name = path;
 	t->elf = read_file(path, &t->len);
 	kc_limits_default(&lim);
+	if (mib) { /* for --hold: how kernel memory scales with it */
+		lim.max_memory = strtoull(mib, NULL, 10) << 20;
+		lim.stack_size = lim.max_memory / 8;
+	}
 	if (kc_image_boot(t->elf, t->len, &lim, NULL, NULL, &t->img, &t->vm,
 	                  err, sizeof(err)))
 		die("%s: %s", path, err);
@@ -472,6 +479,25 @@ static int loop_only(const char *path, unsigned n)
 	return 0;
 }
 
+/* For looking at kernel memory from outside: n VMs of path, each having
+ * served one request, held until a line arrives on stdin. */
+static int hold_resident(const char *path, unsigned n)
+{
+	struct tenant t = {0};
+	char err[256], line[16];
+	struct kc_vm *vm;
+
+	tenant_boot(&t, path, NULL);
+	while (n--) {
+		if (kc_vm_create(t.img, NULL, NULL, &vm, err, sizeof(err)))
+			die("kc_vm_create: %s", err);
+		serve_one(vm, path);
+	}
+	printf("resident\n");
+	fflush(stdout);
+	return fgets(line, sizeof(line), stdin) ? 0 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned rounds = 20, k = 250, cold = 20, nvms = 200;
@@ -483,6 +509,8 @@ int main(int argc, char **argv)
 		die("%s", err);
 	if (argc == 4 && strcmp(argv[1], "--loop") == 0)
 		return loop_only(argv[2], arg_num(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "--hold") == 0)
+		return hold_resident(argv[2], arg_num(argv[3]));
 	while ((c = getopt(argc, argv, "r:k:c:v:")) != -1) {
 		switch (c) {
 		case 'r':

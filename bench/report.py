@@ -215,9 +215,35 @@ def report(raw):
       "restore bitmap) | **%s** |" % m.get("mem_beyond_per_vm_kib", "—"))
     w("| of which the kvm_run mapping | %s |" %
       m.get("mem_vcpu_map_per_vm_kib", "—"))
-    w("| kernel memory, not in RSS (Slab + PageTables + SecPageTables, "
-      "machine-wide, noisy) | %s |" % m.get("mem_kernel_per_vm_kib", "—"))
     w("")
+    k = read_kv(os.path.join(raw, "kmem.txt"))
+    if k:
+        w("Kernel memory, which RSS does not show (bench/kmem.sh: "
+          "/proc/meminfo and /proc/slabinfo before and while %s hello VMs "
+          "are held; machine-wide, so other work adds noise):" %
+          k.get("kmem_vms", "?"))
+        w("")
+        w("| | KiB per VM |")
+        w("|---|---|")
+        for key, name in (
+                ("VmallocUsed", "VmallocUsed (KVM's memslot metadata, "
+                 "sized by max_memory)"),
+                ("Slab", "Slab"),
+                ("KernelStack", "KernelStack"),
+                ("PageTables", "PageTables (host page tables)"),
+                ("SecPageTables", "SecPageTables (KVM's shadow pages)")):
+            w("| %s | %s |" % (name, k.get("kmem_%s_kib" % key, "—")))
+        slabs = sorted(((kk[len("kmem_slab_"):-len("_kib")], float(v))
+                        for kk, v in k.items()
+                        if kk.startswith("kmem_slab_")),
+                       key=lambda x: -x[1])
+        if slabs:
+            w("| largest slab growth | %s |" % ", ".join(
+                "%s %.1f" % x for x in slabs[:5]))
+        mf = f(k, "kmem_MemFree_kib")
+        w("| MemFree drop, everything (user and kernel) | %s |" %
+          fmt(-mf if mf is not None else None, 1))
+        w("")
 
     w("### End to end (nginx → FastCGI on loopback)")
     w("")

@@ -42,6 +42,9 @@ if command -v strace >/dev/null; then
 	done
 fi
 
+echo "bench: kernel memory per resident VM" >&2
+bench/kmem.sh "$B" 200 >"$RAW/kmem.txt"
+
 echo "bench: end to end through nginx" >&2
 BENCH_RAW=$RAW bench/e2e.sh "$B" >"$RAW/e2e.txt"
 
