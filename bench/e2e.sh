@@ -65,6 +65,16 @@ start() {
 	shift
 	setsid "$@" >"$T/$name.out" 2>&1 &
 	GROUPS_STARTED="$GROUPS_STARTED $!"
+	eval "GROUP_$(echo "$name" | tr -c 'a-z0-9\n' _)=$!"
+}
+
+# CPU time (user + system, reaped children included) of a process group,
+# in clock ticks.
+group_ticks() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v g="$1" '{
+		sub(/.*\) /, "")
+		if ($3 == g) t += $12 + $13 + $14 + $15
+	} END { print t + 0 }'
 }
 
 wait_for() { # wait_for WHAT COMMAND...: up to 10 s
@@ -262,9 +272,25 @@ load() { # load NAME ROUND PORT [HOSTS]: a warm-up run in round 1, then
 		wrk -t"$THREADS" -c"$CONNS" -d"${WARM}s" "$@" \
 			"http://127.0.0.1:$port/" >/dev/null
 	fi
+	case $name in
+	kvm | tenants*) group=$GROUP_kvm_fpm ;;
+	native) group=$GROUP_native ;;
+	php) group=$GROUP_php_fpm ;;
+	cgi) group=$GROUP_fcgiwrap ;;
+	esac
 	say "$name: round $round, ${DUR}s"
+	b0=$(group_ticks "$group")
+	n0=$(group_ticks "$GROUP_nginx")
 	wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency "$@" \
 		"http://127.0.0.1:$port/" >"$T/wrk.$name.$round"
+	b1=$(group_ticks "$group")
+	n1=$(group_ticks "$GROUP_nginx")
+	# CPU per request, in microseconds, of the backend and of nginx.
+	awk -v name="$name" -v b=$((b1 - b0)) -v n=$((n1 - n0)) \
+		-v hz="$(getconf CLK_TCK)" '/requests in/ && $1 > 0 {
+		printf "e2e_%s_backend_cpu_us %.1f\n", name, b * 1e6 / hz / $1
+		printf "e2e_%s_nginx_cpu_us %.1f\n", name, n * 1e6 / hz / $1
+	}' "$T/wrk.$name.$round" >>"$T/rounds"
 	if [ -n "${BENCH_RAW:-}" ]; then
 		cp "$T/wrk.$name.$round" "$BENCH_RAW/wrk-$name-$round.txt"
 	fi

@@ -169,6 +169,8 @@ def report(raw):
             ("rr1", "hello request, 1 VM (memory test's VMs)"),
             ("rr10", "hello request, round-robin over 10 VMs"),
             ("rr100", "hello request, round-robin over 100 VMs")):
+        if key + "_us" not in m:
+            continue
         w("| %s | %s µs | %s | %s | %s |" % (
             name, fmt(f(m, key + "_us")), fmt(f(m, key + "_p10_us")),
             fmt(f(m, key + "_p90_us")), m.get(key + "_samples", "—")))
@@ -259,19 +261,21 @@ def report(raw):
           e.get("e2e_keepalive", "?"), e.get("e2e_kvm_keepalive", "?")))
     w("")
     w("| backend | req/s | p50 ms | p99 ms | kvm-fpm req/s ratio | "
-      "kvm-fpm p99 ratio | errors |")
-    w("|---|---|---|---|---|---|---|")
+      "kvm-fpm p99 ratio | errors | backend CPU µs/req | nginx CPU µs/req |")
+    w("|---|---|---|---|---|---|---|---|---|")
     for key, name in (
             ("kvm", "kvm-fpm, hello, reset after every request"),
             ("native", "native prefork libfcgi C (the ceiling)"),
             ("php", "PHP-FPM (%s, pm = static)" % e.get("e2e_php", "php")),
             ("cgi", "fcgiwrap + a compiled C CGI per request")):
         rps, p99 = f(e, "e2e_%s_rps" % key), f(e, "e2e_%s_p99_ms" % key)
-        w("| %s | %s | %s | %s | %s | %s | %s |" % (
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             name, fmt(rps, 0), fmt(f(e, "e2e_%s_p50_ms" % key)), fmt(p99),
             "—" if key == "kvm" else fmt(ratio(kvm, rps)),
             "—" if key == "kvm" else fmt(ratio(p99k, p99)),
-            e.get("e2e_%s_bad" % key, "—")))
+            e.get("e2e_%s_bad" % key, "—"),
+            fmt(f(e, "e2e_%s_backend_cpu_us" % key), 1),
+            fmt(f(e, "e2e_%s_nginx_cpu_us" % key), 1)))
     w("")
     w("| kvm-fpm, tenants round-robin (each request another Host) | req/s "
       "| p50 ms | p99 ms | vs 1 tenant |")
