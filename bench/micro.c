@@ -456,6 +456,44 @@ static void bench_memory(struct tenant *hello, unsigned nvms)
 	free(vms);
 }
 
+/* The same with n tenants booted in this process, each an image of its
+ * own with its VM: what a tenant costs where nothing is shared. */
+static void bench_memory_tenants(struct tenant *hello, unsigned n)
+{
+	struct kc_image **imgs = calloc(n, sizeof(*imgs));
+	struct kc_vm **vms = calloc(n, sizeof(*vms));
+	struct kc_limits lim;
+	struct mem_view a, b;
+	char err[256];
+	unsigned i;
+
+	if (imgs == NULL || vms == NULL)
+		die("out of memory");
+	kc_limits_default(&lim);
+	mem_view(&a);
+	for (i = 0; i < n; i++) {
+		if (kc_image_boot(hello->elf, hello->len, &lim, NULL, NULL,
+		                  &imgs[i], &vms[i], err, sizeof(err)))
+			die("boot #%u: %s", i, err);
+		serve_one(vms[i], "hello");
+	}
+	mem_view(&b);
+	printf("mem_tenants %u\n", n);
+	printf("mem_tenants_rss_kib %.1f\n",
+	       (double)(b.rss_kib - a.rss_kib) / n);
+	printf("mem_tenants_guest_kib %.1f\n",
+	       (double)(b.guest_kib - a.guest_kib) / n);
+	printf("mem_tenants_beyond_kib %.1f\n",
+	       (double)((b.rss_kib - b.guest_kib) - (a.rss_kib - a.guest_kib)) /
+	           n);
+	for (i = 0; i < n; i++) {
+		kc_vm_destroy(vms[i]);
+		kc_image_put(imgs[i]);
+	}
+	free(vms);
+	free(imgs);
+}
+
 /* ---- main ------------------------------------------------------------ */
 
 static unsigned arg_num(const char *s)
@@ -541,6 +579,7 @@ int main(int argc, char **argv)
 	bench_requests(&hello, &dirty, rounds, k);
 	bench_cold(&hello, cold);
 	bench_memory(&hello, nvms);
+	bench_memory_tenants(&hello, nvms);
 	fflush(stdout);
 	return 0;
 }

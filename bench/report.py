@@ -217,6 +217,13 @@ def report(raw):
       "restore bitmap) | **%s** |" % m.get("mem_beyond_per_vm_kib", "—"))
     w("| of which the kvm_run mapping | %s |" %
       m.get("mem_vcpu_map_per_vm_kib", "—"))
+    if "mem_tenants" in m:
+        w("| for comparison, %s tenants booted in one process (an image "
+          "each, with its VM): RSS growth / guest mappings / beyond, per "
+          "tenant | %s / %s / %s |" % (
+              m["mem_tenants"], m.get("mem_tenants_rss_kib", "—"),
+              m.get("mem_tenants_guest_kib", "—"),
+              m.get("mem_tenants_beyond_kib", "—")))
     w("")
     k = read_kv(os.path.join(raw, "kmem.txt"))
     if k:
