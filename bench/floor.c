@@ -21,6 +21,7 @@
 #define CODE      0x4000 /* ring-0 code */
 #define CODE_UD   0x4040 /* #UD handler */
 #define CODE_EXC  0x4080 /* every other vector: 4 bytes each */
+#define CODE_LOOP 0x4200 /* 64 turns of a 2-instruction loop, `out` */
 #define STACK_TOP 0x8000 /* RSP0 and IST1 */
 #define PML4      0x10000
 #define PDPT      0x11000
@@ -28,6 +29,7 @@
 #define PT        0x13000
 #define USER_CODE 0x100000
 #define USER_OUT  0x100010 /* `out` in user mode, with IOPL 3 */
+#define USER_LOOP 0x100020 /* the same loop in user mode, then `ud2` */
 #define PORT_DONE 0x60
 #define PORT_EXC  0x80 /* + vector */
 #define MSR_STAR  0xc0000081
@@ -117,6 +119,15 @@ static void build_memory(uint8_t *m)
 	    0x0f, 0x22, 0xd8, /* mov %rax, %cr3  flushes the TLB, then */
 	    0x48, 0x0f, 0x07, /* sysretq to rcx in user mode */
 	};
+	/* Not formatted: one instruction a line. */
+	/* clang-format off */
+	static const uint8_t loop64[] = { /* 128 instructions, then leave */
+	    0xb9, 0x40, 0x00, 0x00, 0x00, /* mov $64, %ecx */
+	    0xff, 0xc9,                   /* 1: dec %ecx */
+	    0x75, 0xfc,                   /* jnz 1b */
+	    0xe6, PORT_DONE,              /* ring 0: out */
+	};
+	/* clang-format on */
 	static const uint8_t on_ud[] = {0xe6, PORT_DONE, 0xf4}; /* out; hlt */
 	uint64_t *gdt = (uint64_t *)(m + GDT), *idt = (uint64_t *)(m + IDT);
 	uint64_t *pml4 = (uint64_t *)(m + PML4), *pdpt = (uint64_t *)(m + PDPT);
@@ -144,6 +155,10 @@ static void build_memory(uint8_t *m)
 	pt[USER_CODE >> 12] = USER_CODE | 7;
 	memcpy(m + CODE, code, sizeof(code));
 	memcpy(m + CODE + 0x10, entry, sizeof(entry));
+	memcpy(m + CODE_LOOP, loop64, sizeof(loop64));
+	memcpy(m + USER_LOOP, loop64, sizeof(loop64) - 2);
+	m[USER_LOOP + sizeof(loop64) - 2] = 0x0f; /* user: ud2 */
+	m[USER_LOOP + sizeof(loop64) - 1] = 0x0b;
 	memcpy(m + CODE_UD, on_ud, sizeof(on_ud));
 	for (i = 0; i < 32; i++) { /* out %al, $(0x80 + vector); hlt */
 		m[CODE_EXC + 4 * i] = 0xe6;
@@ -221,11 +236,14 @@ static void enter(struct floor_vm *f, enum floor_kind kind)
 	struct kvm_regs *r = &f->run->s.regs.regs;
 
 	memset(r, 0, sizeof(*r));
-	r->rip =
-	    kind == FLOOR_RING0 || kind == FLOOR_RING0_RAW ? CODE : CODE + 0x10;
+	r->rip = kind == FLOOR_RING0_LOOP                         ? CODE_LOOP
+	         : kind == FLOOR_RING0 || kind == FLOOR_RING0_RAW ? CODE
+	                                                          : CODE + 0x10;
 	r->rsp = STACK_TOP;
 	r->rflags = 0x2;
-	r->rcx = kind == FLOOR_USER_OUT ? USER_OUT : USER_CODE;
+	r->rcx = kind == FLOOR_USER_OUT    ? USER_OUT
+	         : kind == FLOOR_USER_LOOP ? USER_LOOP
+	                                   : USER_CODE;
 	r->r11 = kind == FLOOR_USER_OUT ? 0x3202 : 0x202; /* IOPL 3 for out */
 	f->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
 }

@@ -5,10 +5,12 @@
 #include <stdint.h>
 
 enum floor_kind {
-	FLOOR_RING0_RAW, /* ring-0 `out`, re-entered with no register write */
-	FLOOR_RING0,     /* the same, registers set through sync regs */
-	FLOOR_USER,      /* ring 0 -> sysret -> user ud2 -> #UD -> `out` */
-	FLOOR_USER_OUT,  /* `out` from user mode (IOPL 3), re-entered there */
+	FLOOR_RING0_RAW,  /* ring-0 `out`, re-entered with no register write */
+	FLOOR_RING0,      /* the same, registers set through sync regs */
+	FLOOR_USER,       /* ring 0 -> sysret -> user ud2 -> #UD -> `out` */
+	FLOOR_USER_OUT,   /* `out` from user mode (IOPL 3), re-entered there */
+	FLOOR_RING0_LOOP, /* ring 0: 128 instructions (a loop), then `out` */
+	FLOOR_USER_LOOP,  /* FLOOR_USER with the same loop before the `ud2` */
 };
 
 struct floor_vm {

@@ -256,6 +256,7 @@ static void bench_requests(struct tenant *hello, struct tenant *dirty,
                            unsigned rounds, unsigned k)
 {
 	struct series raw = {0}, ring0 = {0}, user = {0}, user_out = {0};
+	struct series ring0_loop = {0}, user_loop = {0};
 	struct floor_vm f;
 	bool user_out_ok;
 	unsigned r;
@@ -283,6 +284,8 @@ static void bench_requests(struct tenant *hello, struct tenant *dirty,
 		floor_series(&f, FLOOR_USER, &user, k);
 		if (user_out_ok)
 			floor_series(&f, FLOOR_USER_OUT, &user_out, k);
+		floor_series(&f, FLOOR_RING0_LOOP, &ring0_loop, k);
+		floor_series(&f, FLOOR_USER_LOOP, &user_loop, k);
 		tenant_serve(hello, k);
 		tenant_serve(dirty, k);
 	}
@@ -292,6 +295,8 @@ static void bench_requests(struct tenant *hello, struct tenant *dirty,
 	report("floor_user", &user);
 	if (user_out_ok)
 		report("floor_user_out", &user_out);
+	report("floor_ring0_loop", &ring0_loop);
+	report("floor_user_loop", &user_loop);
 	tenant_report(hello, "hello");
 	tenant_report(dirty, "dirty64");
 }

@@ -157,6 +157,10 @@ def report(raw):
              "`ud2`, #UD, `out` (kvm-core's request path, empty)"),
             ("floor_user_out", "user-mode `out` with IOPL 3 (TinyKVM's "
              "hypercall), re-entered in user mode"),
+            ("floor_ring0_loop", "ring-0 floor with 128 instructions (a "
+             "`dec`/`jnz` loop) before the `out`"),
+            ("floor_user_loop", "user-mode round trip with the same loop "
+             "in user mode before the `ud2`"),
             ("hello", "request, hello: reset + enter + my_backend + "
              "collect"),
             ("dirty64", "request, 64 dirty pages: the same"),
@@ -175,6 +179,13 @@ def report(raw):
             name, fmt(f(m, key + "_us")), fmt(f(m, key + "_p10_us")),
             fmt(f(m, key + "_p90_us")), m.get(key + "_samples", "—")))
     w("")
+    r0l, ul = f(m, "floor_ring0_loop_us"), f(m, "floor_user_loop_us")
+    if r0l is not None and ul is not None and floor and user:
+        w("128 instructions cost %s µs more in guest ring 0 (%s µs each: "
+          "the hypervisor emulates them) and %s µs more in guest user mode "
+          "(native)." % (fmt(r0l - floor), fmt((r0l - floor) / 128, 3),
+                         fmt(ul - user)))
+        w("")
     if "floor_user_out_fault_rflags" in m:
         w("A user-mode `out` with IOPL 3 (TinyKVM's direct hypercall) is "
           "not available on this host: the guest takes #GP, and the "
