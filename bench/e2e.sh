@@ -10,8 +10,9 @@
 # Tunables (environment): BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP,
 # BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_WORKERS (2),
 # BENCH_RUNS (which runs, in order; default all: kvm native php cgi
-# tenants1 tenants10 tenants100), BENCH_KVM_KEEPALIVE (nginx's keepalive
-# to kvm-fpm; default BENCH_CONNECTIONS).
+# kvmka1 tenants1 tenants10 tenants100; kvmka1 is kvm-fpm with the peers'
+# keepalive), BENCH_KVM_KEEPALIVE (nginx's keepalive to kvm-fpm; default
+# BENCH_CONNECTIONS).
 set -eu
 B=${1:-build}
 ROOT=$(pwd)
@@ -30,7 +31,7 @@ KEEPALIVE=$((WORKERS > 1 ? WORKERS - 1 : 1))
 # client: no connection set-up per request.
 KVM_KEEPALIVE=${BENCH_KVM_KEEPALIVE:-$CONNS}
 TENANTS=100
-RUNS=${BENCH_RUNS:-kvm native php cgi tenants1 tenants10 tenants100}
+RUNS=${BENCH_RUNS:-kvm native php cgi kvmka1 tenants1 tenants10 tenants100}
 PHP_FPM=${PHP_FPM:-$(command -v php-fpm8.2 || command -v php-fpm || echo php-fpm)}
 
 T=$(mktemp -d /tmp/kvm-fpm-bench.XXXXXX)
@@ -152,6 +153,7 @@ done
 
 # ---- one nginx, one port per backend
 P_KVM=$(free_port)
+P_KVM1=$(free_port)
 P_NATIVE=$(free_port)
 P_PHP=$(free_port)
 P_CGI=$(free_port)
@@ -192,6 +194,7 @@ http {
 	uwsgi_temp_path $N/uwsgi;
 NGX
 	server "$P_KVM" kvmfpm kvm-fpm.sock "$KVM_KEEPALIVE"
+	server "$P_KVM1" kvmfpm1 kvm-fpm.sock "$KEEPALIVE"
 	server "$P_NATIVE" native native.sock "$KEEPALIVE"
 	server "$P_PHP" php php/php.sock "$KEEPALIVE" \
 		"fastcgi_param SCRIPT_FILENAME $T/php/hello.php;"
@@ -273,7 +276,7 @@ load() { # load NAME ROUND PORT [HOSTS]: a warm-up run in round 1, then
 			"http://127.0.0.1:$port/" >/dev/null
 	fi
 	case $name in
-	kvm | tenants*) group=$GROUP_kvm_fpm ;;
+	kvm | kvmka1 | tenants*) group=$GROUP_kvm_fpm ;;
 	native) group=$GROUP_native ;;
 	php) group=$GROUP_php_fpm ;;
 	cgi) group=$GROUP_fcgiwrap ;;
@@ -325,6 +328,7 @@ while [ $round -le "$ROUNDS" ]; do
 	for run in $RUNS; do
 		case $run in
 		kvm) load kvm $round "$P_KVM" ;;
+		kvmka1) load kvmka1 $round "$P_KVM1" ;;
 		native) load native $round "$P_NATIVE" ;;
 		php) load php $round "$P_PHP" ;;
 		cgi) load cgi $round "$P_CGI" ;;

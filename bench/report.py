@@ -285,12 +285,16 @@ def report(raw):
             ("kvm", "kvm-fpm, hello, reset after every request"),
             ("native", "native prefork libfcgi C (the ceiling)"),
             ("php", "PHP-FPM (%s, pm = static)" % e.get("e2e_php", "php")),
-            ("cgi", "fcgiwrap + a compiled C CGI per request")):
+            ("cgi", "fcgiwrap + a compiled C CGI per request"),
+            ("kvmka1", "kvm-fpm again, with the peers' `keepalive %s`" %
+             e.get("e2e_keepalive", "?"))):
+        if "e2e_%s_rps" % key not in e:
+            continue
         rps, p99 = f(e, "e2e_%s_rps" % key), f(e, "e2e_%s_p99_ms" % key)
         w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             name, fmt(rps, 0), fmt(f(e, "e2e_%s_p50_ms" % key)), fmt(p99),
-            "—" if key == "kvm" else fmt(ratio(kvm, rps)),
-            "—" if key == "kvm" else fmt(ratio(p99k, p99)),
+            "—" if key.startswith("kvm") else fmt(ratio(kvm, rps)),
+            "—" if key.startswith("kvm") else fmt(ratio(p99k, p99)),
             e.get("e2e_%s_bad" % key, "—"),
             fmt(f(e, "e2e_%s_backend_cpu_us" % key), 1),
             fmt(f(e, "e2e_%s_nginx_cpu_us" % key), 1)))
