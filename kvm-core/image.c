@@ -163,33 +163,37 @@ static int take_snapshot(struct kc_image *img, struct kc_vm *vm)
 	return 0;
 }
 
+/* The read-only view of the snapshot that resets copy pages from. */
+static int map_snapshot(struct kc_image *img)
+{
+	void *ro = mmap(NULL, img->lay.mem_size, PROT_READ, MAP_SHARED,
+	                img->memfd, 0);
+
+	if (ro == MAP_FAILED)
+		return -errno;
+	img->snap = ro;
+	return 0;
+}
+
 /* From now on the VM writes to its own copy-on-write view. */
 static int switch_to_private(struct kc_image *img, struct kc_vm *vm)
 {
 	size_t size = img->lay.mem_size;
-	void *priv, *ro;
+	void *priv;
 	int r;
 
 	priv = mmap(NULL, size, PROT_READ | PROT_WRITE,
 	            MAP_PRIVATE | MAP_NORESERVE, img->memfd, 0);
-	ro = mmap(NULL, size, PROT_READ, MAP_SHARED, img->memfd, 0);
-	if (priv == MAP_FAILED || ro == MAP_FAILED) {
-		r = -errno;
-		goto fail;
-	}
+	if (priv == MAP_FAILED)
+		return -errno;
 	r = kc_vm_set_memory(vm, priv);
-	if (r)
-		goto fail;
-	img->snap = ro;
+	if (r) {
+		munmap(priv, size);
+		return r;
+	}
 	vm->booting = false;
 	vm->dirty = false;
 	return 0;
-fail:
-	if (priv != MAP_FAILED)
-		munmap(priv, size);
-	if (ro != MAP_FAILED)
-		munmap(ro, size);
-	return r;
 }
 
 static int boot_fail(int r, char *err, size_t errlen, const char *what)
@@ -222,8 +226,10 @@ static int build_memory(struct kc_image *img, const uint8_t *elf,
 	return 0;
 }
 
-/* Run main() in a new VM on the shared memory and snapshot it.  On
- * failure nothing of the VM remains. */
+/* Run main() in a new VM on the shared memory and snapshot it.  The VM
+ * is kept for requests only when vmp is not NULL: moving it to a private
+ * view costs two memory-slot changes nobody needs otherwise.  On failure
+ * nothing of the VM remains. */
 static int boot_vm(struct kc_image *img, const struct kc_elf_plan *plan,
                    uint8_t *mem, uint64_t rsp, uint64_t pt_next,
                    kc_output_fn *out, void *out_ctx, struct kc_vm **vmp,
@@ -257,18 +263,23 @@ static int boot_vm(struct kc_image *img, const struct kc_elf_plan *plan,
 	}
 	r = take_snapshot(img, vm);
 	if (r == 0)
+		r = map_snapshot(img);
+	if (r == 0 && vmp)
 		r = switch_to_private(img, vm);
 	if (r) {
 		boot_fail(r, err, errlen, "snapshot");
 		goto fail;
 	}
-	vm->res = NULL;
-	r = kc_vm_init_restore(vm);
-	if (r)
-		goto fail;
-	kc_image_get(img);
-	*vmp = vm;
-	return 0;
+	if (vmp) {
+		vm->res = NULL;
+		r = kc_vm_init_restore(vm);
+		if (r)
+			goto fail;
+		kc_image_get(img);
+		*vmp = vm;
+		return 0;
+	}
+	/* Booted; the VM is not kept. */
 fail:
 	kc_vm_close_kvm(vm);
 	free(vm);
@@ -300,8 +311,8 @@ int kc_image_boot(const void *elf, size_t len, const struct kc_limits *lim,
 		r = build_memory(img, elf, &plan, &mem, &rsp, &pt_next, err,
 		                 errlen);
 	if (r == 0)
-		r = boot_vm(img, &plan, mem, rsp, pt_next, out, out_ctx, &vm,
-		            err, errlen);
+		r = boot_vm(img, &plan, mem, rsp, pt_next, out, out_ctx,
+		            vmp ? &vm : NULL, err, errlen);
 	if (mem)
 		munmap(mem, img->lay.mem_size); /* the build view */
 	if (r) {
@@ -310,8 +321,6 @@ int kc_image_boot(const void *elf, size_t len, const struct kc_limits *lim,
 	}
 	if (vmp)
 		*vmp = vm;
-	else
-		kc_vm_destroy(vm);
 	*imagep = img;
 	return 0;
 }
