@@ -330,6 +330,7 @@ int kc_gdb_exception(struct kc_vm *vm, unsigned vector)
 	bool has_err = VECTORS_WITH_ERROR_CODE & (1u << vector);
 	uint64_t frame = vm->run->s.regs.regs.rsp + (has_err ? 8 : 0), *f;
 	bool trap = vector == 1 || vector == 3, swbreak = false;
+	struct kc_gdb_bp *bp;
 	enum kc_gdb_action a;
 	const char *where;
 
@@ -340,10 +341,10 @@ int kc_gdb_exception(struct kc_vm *vm, unsigned vector)
 		return kc_vm_fault(vm, vector);
 	g->ctx = KC_GDB_CTX_EXC;
 	g->frame = frame;
-	if (vector == 3 && kc_gdb_bp_find(g, f[0] - 1)) {
+	if (vector == 3 && (bp = kc_gdb_bp_find(g, f[0] - 1))) {
 		f[0]--; /* back onto the int3: GDB wants the breakpoint's pc */
 		swbreak = true;
-		where = "at a breakpoint";
+		where = bp->temp ? "at my_backend" : "at a breakpoint";
 	} else if (vector == 1 && g->stepping) {
 		f[2] &= ~TF;
 		where = "after a step";
