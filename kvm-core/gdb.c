@@ -315,7 +315,7 @@ static enum kc_gdb_action resume_sig(struct kc_gdb_proto *p, const char *s,
 
 	if (parse_hex(&s, end, &sig))
 		return error(r, E_MALFORMED);
-	if (s != end && expect(&s, end, ';'))
+	if (s != end && (expect(&s, end, ';') || s == end))
 		return error(r, E_MALFORMED);
 	return resume(p, s, end, r, a);
 }
