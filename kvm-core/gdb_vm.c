@@ -160,14 +160,26 @@ static int read_mem(void *t, uint64_t addr, uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* A debugger's writes stay out of the stubs and system structures below
+ * KC_USER_MIN (user-readable, ring-0 code) and the page tables: GDB may
+ * change what the program could, and its code. */
+static uint8_t *writable(struct kc_gdb *g, uint64_t addr, size_t len)
+{
+	const struct kc_layout *lay = &g->vm->img->lay;
+
+	if (addr < KC_USER_MIN || addr + len < addr ||
+	    addr + len > lay->pt_base)
+		return NULL;
+	return kc_gmem(g->vm->mem, lay, addr, len, KC_GMEM_DEBUG);
+}
+
 /* Writes land in the VM's private view and are marked dirty, so the
  * reset takes them back like the guest's own; a breakpoint's byte keeps
  * its int3 and remembers the new value. */
 static int write_mem(void *t, uint64_t addr, const uint8_t *buf, size_t len)
 {
 	struct kc_gdb *g = t;
-	uint8_t *p =
-	    kc_gmem(g->vm->mem, &g->vm->img->lay, addr, len, KC_GMEM_DEBUG);
+	uint8_t *p = writable(g, addr, len);
 	unsigned i;
 
 	if (p == NULL)
@@ -208,7 +220,7 @@ int kc_gdb_bp_insert(struct kc_gdb *g, uint64_t addr, bool temp)
 		;
 	if (i == KC_GDB_BP_MAX)
 		return -ENOSPC;
-	p = kc_gmem(g->vm->mem, &g->vm->img->lay, addr, 1, KC_GMEM_DEBUG);
+	p = writable(g, addr, 1);
 	if (p == NULL)
 		return -EFAULT;
 	g->bp[i] = (struct kc_gdb_bp){addr, *p, true, temp};
@@ -218,8 +230,7 @@ int kc_gdb_bp_insert(struct kc_gdb *g, uint64_t addr, bool temp)
 
 static void bp_remove(struct kc_gdb *g, struct kc_gdb_bp *b)
 {
-	uint8_t *p =
-	    kc_gmem(g->vm->mem, &g->vm->img->lay, b->addr, 1, KC_GMEM_DEBUG);
+	uint8_t *p = writable(g, b->addr, 1);
 
 	if (p) /* mapped when inserted; the reset restores it anyway */
 		*p = b->saved;
