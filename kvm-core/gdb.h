@@ -13,7 +13,7 @@
 
 /* Registers in the order of the target description and the `g` packet:
  * rax..r15, rip, eflags, cs ss ds es fs gs, st0..st7, the eight x87
- * control registers, fs_base, gs_base. */
+ * control registers, xmm0..xmm15, mxcsr, fs_base, gs_base. */
 enum kc_gdb_reg {
 	KC_GDB_RAX,
 	KC_GDB_RBX,
@@ -32,13 +32,16 @@ enum kc_gdb_reg {
 	KC_GDB_ST0,
 	KC_GDB_FCTRL = KC_GDB_ST0 + 8,
 	KC_GDB_FOP = KC_GDB_FCTRL + 7,
+	KC_GDB_XMM0,
+	KC_GDB_MXCSR = KC_GDB_XMM0 + 16,
 	KC_GDB_FS_BASE,
 	KC_GDB_GS_BASE,
 	KC_GDB_NREGS
 };
 
-/* Bytes of all registers in the `g` packet (292). */
-#define KC_GDB_REGS_SIZE (17 * 8 + 4 + 6 * 4 + 8 * 10 + 8 * 4 + 2 * 8)
+/* Bytes of all registers in the `g` packet (552). */
+#define KC_GDB_REGS_SIZE                                                       \
+	(17 * 8 + 4 + 6 * 4 + 8 * 10 + 8 * 4 + 16 * 16 + 4 + 2 * 8)
 
 /* Size and offset of register n in the `g` packet; 0 when n is unknown. */
 size_t kc_gdb_reg_size(unsigned n);

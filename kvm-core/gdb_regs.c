@@ -11,6 +11,8 @@ size_t kc_gdb_reg_size(unsigned n)
 		return 8;
 	if (n >= KC_GDB_ST0 && n < KC_GDB_FCTRL)
 		return 10;
+	if (n >= KC_GDB_XMM0 && n < KC_GDB_MXCSR)
+		return 16;
 	return n < KC_GDB_NREGS ? 4 : 0;
 }
 
@@ -73,6 +75,40 @@ const char kc_gdb_target_xml[] =
     "<reg name=\"foseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
     "<reg name=\"fooff\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
     "<reg name=\"fop\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "</feature>\n"
+    "<feature name=\"org.gnu.gdb.i386.sse\">\n"
+    "<vector id=\"v4f\" type=\"ieee_single\" count=\"4\"/>\n"
+    "<vector id=\"v2d\" type=\"ieee_double\" count=\"2\"/>\n"
+    "<vector id=\"v16i8\" type=\"int8\" count=\"16\"/>\n"
+    "<vector id=\"v8i16\" type=\"int16\" count=\"8\"/>\n"
+    "<vector id=\"v4i32\" type=\"int32\" count=\"4\"/>\n"
+    "<vector id=\"v2i64\" type=\"int64\" count=\"2\"/>\n"
+    "<union id=\"vec128\">\n"
+    "<field name=\"v4_float\" type=\"v4f\"/>\n"
+    "<field name=\"v2_double\" type=\"v2d\"/>\n"
+    "<field name=\"v16_int8\" type=\"v16i8\"/>\n"
+    "<field name=\"v8_int16\" type=\"v8i16\"/>\n"
+    "<field name=\"v4_int32\" type=\"v4i32\"/>\n"
+    "<field name=\"v2_int64\" type=\"v2i64\"/>\n"
+    "<field name=\"uint128\" type=\"uint128\"/>\n"
+    "</union>\n"
+    "<reg name=\"xmm0\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm1\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm2\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm3\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm4\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm5\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm6\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm7\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm8\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm9\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm10\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm11\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm12\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm13\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm14\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"xmm15\" bitsize=\"128\" type=\"vec128\"/>\n"
+    "<reg name=\"mxcsr\" bitsize=\"32\" type=\"int\" group=\"vector\"/>\n"
     "</feature>\n"
     "<feature name=\"org.gnu.gdb.i386.segments\">\n"
     "<reg name=\"fs_base\" bitsize=\"64\" type=\"int\"/>\n"

@@ -11,6 +11,7 @@
  * - KVM_GUESTDBG_USE_HW_BP and the guest's own DR0-DR7
  *   (KVM_SET_DEBUGREGS) never trigger.
  * - TF set in the guest's user RFLAGS does trap: #DB through the IDT.
+ * - KVM_GET_FPU returns zeros; KVM_GET_XSAVE has the real x87/SSE state.
  * So everything goes through the guest itself: breakpoints are int3
  * bytes (#BP, stub, `out` to the host), single steps are TF in the user
  * RFLAGS (#DB, stub), and the host resumes a stop with an iretq stub.
@@ -184,7 +185,6 @@ static void disconnect(struct kc_gdb *g)
 /* One event from the framer; the action it leads to. */
 static enum kc_gdb_action on_event(struct kc_gdb *g, enum kc_gdb_event ev)
 {
-	static char reply[KC_GDB_PACKET_MAX];
 	enum kc_gdb_action a;
 	size_t len;
 
@@ -192,9 +192,10 @@ static enum kc_gdb_action on_event(struct kc_gdb *g, enum kc_gdb_event ev)
 	case KC_GDB_EV_PACKET:
 		if (!g->proto.no_ack)
 			send_raw(g, "+", 1);
-		a = kc_gdb_handle(&g->proto, g->rx.buf, g->rx.len, reply, &len);
+		a = kc_gdb_handle(&g->proto, g->rx.buf, g->rx.len, g->reply,
+		                  &len);
 		if (len != SIZE_MAX)
-			send_packet(g, reply, len);
+			send_packet(g, g->reply, len);
 		return a;
 	case KC_GDB_EV_BAD:
 		send_raw(g, "-", 1);

@@ -68,26 +68,42 @@ static uint64_t get(const uint8_t *val, size_t sz)
 	return v;
 }
 
-/* The x87 registers, from the vCPU (GDB wants them in an amd64 core). */
+/* The x87 and SSE registers (GDB wants x87 in an amd64 core; compiled
+ * code keeps doubles in xmm registers).  From KVM_GET_XSAVE: under PVM
+ * KVM_GET_FPU returns all zeros (measured), the XSAVE image is right. */
 static void read_fpu(struct kc_gdb *g, uint8_t *regs)
 {
-	struct kvm_fpu f;
-	uint32_t tag = 0;
+	struct kvm_xsave xs;
+	const uint8_t *fx = (const uint8_t *)xs.region; /* FXSAVE layout */
+	uint32_t tag = 0, mxcsr;
+	uint16_t fcw, fsw, fop;
+	uint64_t fip, fdp;
 	unsigned i;
 
-	if (ioctl(g->vm->vcpu_fd, KVM_GET_FPU, &f))
-		memset(&f, 0, sizeof(f));
+	if (ioctl(g->vm->vcpu_fd, KVM_GET_XSAVE, &xs))
+		return;
+	memcpy(&fcw, fx, 2);
+	memcpy(&fsw, fx + 2, 2);
+	memcpy(&fop, fx + 6, 2);
+	memcpy(&fip, fx + 8, 8);
+	memcpy(&fdp, fx + 16, 8);
+	memcpy(&mxcsr, fx + 24, 4);
 	for (i = 0; i < 8; i++) {
-		memcpy(regs + kc_gdb_reg_offset(KC_GDB_ST0 + i), f.fpr[i], 10);
+		memcpy(regs + kc_gdb_reg_offset(KC_GDB_ST0 + i),
+		       fx + 32 + 16 * i, 10);
 		/* FXSAVE's abridged tag: 1 valid, 0 empty (3 in full). */
-		tag |= (f.ftwx & (1u << i) ? 0u : 3u) << (2 * i);
+		tag |= (fx[4] & (1u << i) ? 0u : 3u) << (2 * i);
 	}
-	put(regs, KC_GDB_FCTRL, f.fcw);
-	put(regs, KC_GDB_FCTRL + 1, f.fsw);
+	for (i = 0; i < 16; i++)
+		memcpy(regs + kc_gdb_reg_offset(KC_GDB_XMM0 + i),
+		       fx + 160 + 16 * i, 16);
+	put(regs, KC_GDB_FCTRL, fcw);
+	put(regs, KC_GDB_FCTRL + 1, fsw);
 	put(regs, KC_GDB_FCTRL + 2, tag);
-	put(regs, KC_GDB_FCTRL + 4, f.last_ip);
-	put(regs, KC_GDB_FCTRL + 6, f.last_dp);
-	put(regs, KC_GDB_FOP, f.last_opcode);
+	put(regs, KC_GDB_FCTRL + 4, fip);
+	put(regs, KC_GDB_FCTRL + 6, fdp);
+	put(regs, KC_GDB_FOP, fop);
+	put(regs, KC_GDB_MXCSR, mxcsr);
 }
 
 static int read_regs(void *t, uint8_t *regs)
@@ -116,7 +132,8 @@ static int read_regs(void *t, uint8_t *regs)
 	return 0;
 }
 
-/* General registers, rip and eflags; segments and x87 are read-only. */
+/* General registers, rip and eflags; segments, x87 and SSE are
+ * read-only. */
 static int write_reg(void *t, unsigned n, const uint8_t *val)
 {
 	struct kc_gdb *g = t;

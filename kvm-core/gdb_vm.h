@@ -42,6 +42,7 @@ struct kc_gdb {
 	struct kc_gdb_rx rx;
 	char in[4096];
 	size_t in_pos, in_len;
+	char reply[KC_GDB_PACKET_MAX];   /* a handler's answer */
 	char out[KC_GDB_PACKET_MAX + 8]; /* the last packet, for a resend */
 	size_t out_len;
 	struct kc_gdb_bp bp[KC_GDB_BP_MAX];

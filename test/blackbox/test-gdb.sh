@@ -203,7 +203,7 @@ expect("m of unmapped memory is an error", reply(frame(b"m10,4")).startswith(b"E
 expect("huge m length is cut, not fatal", len(reply(frame(b"m400000,ffffffff"))) > 0)
 expect("overflowing address is E01", reply(frame(b"m1ffffffffffffffff,1")) == b"E01")
 expect("oversized packet is an error", reply(frame(b"M" + b"0" * 6000)).startswith(b"E"))
-expect("g is 292 bytes of registers", len(reply(frame(b"g"))) == 584)
+expect("g is 552 bytes of registers", len(reply(frame(b"g"))) == 1104)
 expect("p of a bad register is an error", reply(frame(b"p999")).startswith(b"E"))
 expect("P with a short value is E01", reply(frame(b"P0=12")) == b"E01")
 expect("Z2 (watchpoint) is unsupported", reply(frame(b"Z2,401000,1")) == b"")

@@ -391,3 +391,35 @@ Test(gdb_guest, stopped_time_counts_when_asked)
 	cr_assert_eq(guest_get(&s.g, "/"), KC_OK, "%s", s.g.res.error);
 	guest_free(&s.g);
 }
+
+static void read_xmm(struct client *c, struct session *s)
+{
+	char req[64];
+
+	cr_assert_str_eq(c_ask(c, "?"), "T05thread:1;swbreak:;");
+	snprintf(req, sizeof(req), "Z0,%llx,1", (unsigned long long)s->addr);
+	cr_assert_str_eq(c_ask(c, req), "OK");
+	cr_assert_str_eq(c_ask(c, "c"), "T05thread:1;swbreak:;");
+	/* scale(97.0, 2.0): xmm0 and xmm1 hold the arguments */
+	snprintf(req, sizeof(req), "p%x", KC_GDB_XMM0);
+	cr_assert_str_eq(c_ask(c, req), "00000000004058400000000000000000");
+	snprintf(req, sizeof(req), "p%x", KC_GDB_XMM0 + 1);
+	cr_assert_str_eq(c_ask(c, req), "00000000000000400000000000000000");
+	snprintf(req, sizeof(req), "p%x", KC_GDB_MXCSR);
+	cr_assert_str_eq(c_ask(c, req), "801f0000");
+	cr_assert_str_eq(c_ask(c, "D"), "OK");
+}
+
+Test(gdb_guest, sse_registers)
+{
+	struct session s;
+
+	memset(&s, 0, sizeof(s));
+	guest_boot(&s.g, P("float_arg"), NULL);
+	s.dbg.stop_at_entry = true;
+	s.addr = symbol(&s.g, "scale");
+	s.script = read_xmm;
+	cr_assert_eq(run_session(&s, "/ac"), KC_OK, "%s", s.g.res.error);
+	cr_assert_str_eq(guest_body(&s.g), "194.50");
+	guest_free(&s.g);
+}

@@ -116,12 +116,14 @@ TestSuite(gdb, .init = setup);
 
 Test(gdb, regs_layout_matches_description)
 {
-	cr_assert_eq(KC_GDB_REGS_SIZE, 292);
+	cr_assert_eq(KC_GDB_REGS_SIZE, 552);
 	cr_assert_eq(kc_gdb_reg_offset(KC_GDB_RIP), 128);
 	cr_assert_eq(kc_gdb_reg_offset(KC_GDB_EFLAGS), 136);
 	cr_assert_eq(kc_gdb_reg_size(KC_GDB_EFLAGS), 4);
 	cr_assert_eq(kc_gdb_reg_size(KC_GDB_ST0), 10);
-	cr_assert_eq(kc_gdb_reg_offset(KC_GDB_FS_BASE), 276);
+	cr_assert_eq(kc_gdb_reg_size(KC_GDB_XMM0 + 15), 16);
+	cr_assert_eq(kc_gdb_reg_offset(KC_GDB_MXCSR), 532);
+	cr_assert_eq(kc_gdb_reg_offset(KC_GDB_FS_BASE), 536);
 	cr_assert_eq(kc_gdb_reg_offset(KC_GDB_NREGS), KC_GDB_REGS_SIZE);
 	cr_assert_eq(kc_gdb_reg_size(KC_GDB_NREGS), 0);
 }
@@ -129,12 +131,15 @@ Test(gdb, regs_layout_matches_description)
 Test(gdb, target_xml_names_every_register_in_order)
 {
 	static const char *const names[] = {
-	    "rax",   "rbx",   "rcx",   "rdx",    "rsi",   "rdi",     "rbp",
-	    "rsp",   "r8",    "r9",    "r10",    "r11",   "r12",     "r13",
-	    "r14",   "r15",   "rip",   "eflags", "cs",    "ss",      "ds",
-	    "es",    "fs",    "gs",    "st0",    "st1",   "st2",     "st3",
-	    "st4",   "st5",   "st6",   "st7",    "fctrl", "fstat",   "ftag",
-	    "fiseg", "fioff", "foseg", "fooff",  "fop",   "fs_base", "gs_base"};
+	    "rax",   "rbx",     "rcx",    "rdx",    "rsi",   "rdi",   "rbp",
+	    "rsp",   "r8",      "r9",     "r10",    "r11",   "r12",   "r13",
+	    "r14",   "r15",     "rip",    "eflags", "cs",    "ss",    "ds",
+	    "es",    "fs",      "gs",     "st0",    "st1",   "st2",   "st3",
+	    "st4",   "st5",     "st6",    "st7",    "fctrl", "fstat", "ftag",
+	    "fiseg", "fioff",   "foseg",  "fooff",  "fop",   "xmm0",  "xmm1",
+	    "xmm2",  "xmm3",    "xmm4",   "xmm5",   "xmm6",  "xmm7",  "xmm8",
+	    "xmm9",  "xmm10",   "xmm11",  "xmm12",  "xmm13", "xmm14", "xmm15",
+	    "mxcsr", "fs_base", "gs_base"};
 	const char *p = kc_gdb_target_xml;
 	char want[64];
 	unsigned i;
@@ -236,7 +241,7 @@ Test(gdb, malformed_register_packets)
 	cr_assert_str_eq(ask("p"), "E01");
 	cr_assert_str_eq(ask("pzz"), "E01");
 	cr_assert_str_eq(ask("p1,"), "E01");
-	cr_assert_str_eq(ask("p2a"), "E16"); /* 42: no such register */
+	cr_assert_str_eq(ask("p3b"), "E16"); /* 59: no such register */
 	cr_assert_str_eq(ask("pffffffffffffffffff"), "E01");
 	cr_assert_str_eq(ask("P10"), "E01");
 	cr_assert_str_eq(ask("P10="), "E01");
