@@ -423,3 +423,26 @@ Test(gdb_guest, sse_registers)
 	cr_assert_str_eq(guest_body(&s.g), "194.50");
 	guest_free(&s.g);
 }
+
+Test(gdb_guest, nobody_comes_the_request_runs_as_usual)
+{
+	struct kc_request req = {.method = {"GET", 3}, .uri = {"/late", 5}};
+	struct session s;
+
+	memset(&s, 0, sizeof(s));
+	guest_boot(&s.g, "tenant-sdk/examples/hello", NULL);
+	s.dbg.listen_fd = kc_gdb_listen(0);
+	s.dbg.wait_ns = 100 * 1000 * 1000;
+	s.dbg.stop_at_entry = true;
+	s.dbg.log = log_line;
+	s.dbg.log_ctx = &s;
+	cr_assert_eq(kc_vm_request_debug(s.g.vm, &req, &s.g.res, &s.dbg),
+	             KC_OK, "%s", s.g.res.error);
+	close(s.dbg.listen_fd);
+	cr_assert(strstr(guest_body(&s.g), "/late"));
+	cr_assert(strstr(s.log, "no GDB came"), "%s", s.log);
+	/* the entry breakpoint is gone before the reset */
+	cr_assert_eq(s.g.vm->mem[s.g.img->backend],
+	             s.g.img->snap[s.g.img->backend]);
+	guest_free(&s.g);
+}
