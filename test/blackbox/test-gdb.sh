@@ -238,5 +238,16 @@ fcgi debug.test / >"$T/out"
 check "cut packet: the server serves on" grep -q '^Status: 200' "$T/out"
 check "no worker died" no grep -q 'killed by signal' "$T/kvm-fpm.log"
 
+# --- without a server: kvm-fpm run --allow_debug=yes
+RUN_PORT=$(free_port)
+ASAN_OPTIONS=detect_leaks=0:log_path=$T/asan "$KVM_FPM" run --allow_debug=yes \
+	--debug_port="$RUN_PORT" --debug_wait=5s "$HELLO" /run-one >"$T/run.out" 2>"$T/run.err" &
+RUN=$!
+for _ in $(seq 50); do grep -q 'waiting for GDB' "$T/run.err" && break; sleep 0.1; done
+gdb_run "$HELLO" -ex "target remote 127.0.0.1:$RUN_PORT" -ex 'print url' -ex 'continue'
+wait $RUN
+check "kvm-fpm run: the URL stops for GDB" grep -q '"/run-one"' "$T/gdb.out"
+check "kvm-fpm run: then answers 200" grep -q '^Status: 200' "$T/run.out"
+
 [ "$FAIL" = 0 ] || { echo "--- gdb sessions"; cat "$T/gdb.all"; }
 finish

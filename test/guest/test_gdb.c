@@ -436,8 +436,8 @@ Test(gdb_guest, nobody_comes_the_request_runs_as_usual)
 	s.dbg.stop_at_entry = true;
 	s.dbg.log = log_line;
 	s.dbg.log_ctx = &s;
-	cr_assert_eq(kc_vm_request_debug(s.g.vm, &req, &s.g.res, &s.dbg),
-	             KC_OK, "%s", s.g.res.error);
+	cr_assert_eq(kc_vm_request_debug(s.g.vm, &req, &s.g.res, &s.dbg), KC_OK,
+	             "%s", s.g.res.error);
 	close(s.dbg.listen_fd);
 	cr_assert(strstr(guest_body(&s.g), "/late"));
 	cr_assert(strstr(s.log, "no GDB came"), "%s", s.log);
