@@ -39,7 +39,7 @@ kc_stubs_begin:
 
 	.org kc_stubs_begin + KC_STUB_RESUME
 	/* The GDB stub returns to user mode from an exception frame it
-	 * stopped at (gdb_vm.c): rsp points at that frame. */
+	 * stopped at (gdb_session.c): rsp points at that frame. */
 	iretq
 
 	/* One stub per exception vector, on the IST stack. */
