@@ -18,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,13 +38,14 @@
 
 /* GDB's signal numbers. */
 enum {
+	SIG_INT = 2,
 	SIG_ILL = 4,
 	SIG_TRAP = 5,
 	SIG_FPE = 8,
 	SIG_KILL = 9,
 	SIG_BUS = 10,
 	SIG_SEGV = 11,
-	SIG_ALRM = 14
+	SIG_XCPU = 24 /* GDB stops for it; not SIGALRM */
 };
 
 int kc_gdb_listen(uint16_t port)
@@ -134,6 +137,18 @@ static unsigned listen_port(int fd)
 	return ntohs(a.sin_port);
 }
 
+/* GDB's ^C, or the connection dropping, while the guest runs: a signal
+ * to this thread interrupts KVM_RUN (see kc_vm_debug_signal). */
+static void watch_while_running(struct kc_gdb *g)
+{
+	struct f_owner_ex me = {F_OWNER_TID, gettid()};
+	int sig = kc_vm_debug_signal(), fl = fcntl(g->fd, F_GETFL);
+
+	if (sig < 0 || fl < 0 || fcntl(g->fd, F_SETOWN_EX, &me) ||
+	    fcntl(g->fd, F_SETSIG, sig) || fcntl(g->fd, F_SETFL, fl | O_ASYNC))
+		note(g, "cannot watch GDB's connection: ^C will not work");
+}
+
 /* Accept GDB within the configured wait.  0, or -1: go on without. */
 static int connect_gdb(struct kc_gdb *g, const char *where)
 {
@@ -162,6 +177,7 @@ static int connect_gdb(struct kc_gdb *g, const char *where)
 	if (g->fd < 0)
 		return -1;
 	setsockopt(g->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	watch_while_running(g);
 	memset(&g->rx, 0, sizeof(g->rx));
 	g->in_pos = g->in_len = 0;
 	g->proto.no_ack = false;
@@ -208,8 +224,7 @@ static enum kc_gdb_action on_event(struct kc_gdb *g, enum kc_gdb_event ev)
 	case KC_GDB_EV_NACK:
 		send_raw(g, g->out, g->out_len);
 		return KC_GDB_NONE;
-	case KC_GDB_EV_INTERRUPT: /* already stopped: say so again */
-		send_stop(g);
+	case KC_GDB_EV_INTERRUPT: /* a ^C that crossed our stop reply */
 		return KC_GDB_NONE;
 	default:
 		return KC_GDB_NONE;
@@ -275,6 +290,7 @@ static enum kc_gdb_action stopped(struct kc_gdb *g, int sig, bool swbreak,
 	}
 	if (!g->cfg->counts_time)
 		kc_vm_timer_resume(g->vm, left);
+	kc_vm_debug_unpoke(g->vm); /* the packets of this stop signalled */
 	if (a == KC_GDB_DETACH) {
 		kc_gdb_bp_remove_all(g, false);
 		disconnect(g);
@@ -377,18 +393,18 @@ int kc_gdb_after_call(struct kc_vm *vm)
 {
 	struct kc_gdb *g = vm->gdb;
 	struct kvm_regs *r = &vm->run->s.regs.regs;
-	bool brk = g->break_pending;
+	bool brk = g->break_pending, intr = g->intr_pending;
 	enum kc_gdb_action a;
 
-	g->break_pending = false;
-	if (!g->stepping &&
+	g->break_pending = g->intr_pending = false;
+	if (!g->stepping && !intr &&
 	    !(brk && (g->fd >= 0 || g->cfg->stop_on_breakpoint)))
 		return KC_RESUME;
 	if (r->rsp < KC_IST_BASE || r->rsp > KC_IST_TOP - FRAME_SIZE)
 		return KC_RESUME;
 	g->ctx = KC_GDB_CTX_CALL;
 	g->frame = r->rsp;
-	a = stopped(g, SIG_TRAP, false,
+	a = stopped(g, intr ? SIG_INT : SIG_TRAP, false,
 	            brk ? "at breakpoint()" : "after a system call");
 	if (a == KC_GDB_KILL)
 		return killed(g);
@@ -399,11 +415,96 @@ int kc_gdb_after_call(struct kc_vm *vm)
 	return KC_RESUME;
 }
 
+/* Read what GDB sent while the guest ran, without blocking: true when a
+ * ^C is among it; a closed connection sets g->lost. */
+static bool read_while_running(struct kc_gdb *g)
+{
+	bool intr = false;
+	ssize_t k;
+
+	memmove(g->in, g->in + g->in_pos, g->in_len - g->in_pos);
+	g->in_len -= g->in_pos;
+	g->in_pos = 0;
+	while (g->in_len < sizeof(g->in)) {
+		k = recv(g->fd, g->in + g->in_len, sizeof(g->in) - g->in_len,
+		         MSG_DONTWAIT);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (k <= 0) {
+			g->lost = true;
+			break;
+		}
+		intr |= memchr(g->in + g->in_len, 0x03, (size_t)k) != NULL;
+		g->in_len += (size_t)k;
+	}
+	return intr;
+}
+
+/* Stopped in user mode with the state in the vCPU's registers. */
+static int user_stop(struct kc_gdb *g, int sig, const char *where)
+{
+	struct kvm_regs *r = &g->vm->run->s.regs.regs;
+	enum kc_gdb_action a;
+
+	g->ctx = KC_GDB_CTX_USER;
+	a = stopped(g, sig, false, where);
+	if (a == KC_GDB_KILL)
+		return killed(g);
+	r->rflags = (r->rflags & ~TF) | (a == KC_GDB_STEP ? TF : 0);
+	g->stepping = a == KC_GDB_STEP;
+	g->vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	return KC_RESUME;
+}
+
+static bool in_user_mode(struct kc_vm *vm)
+{
+	struct kvm_sregs s;
+
+	return ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) == 0 &&
+	       (s.cs.selector & 3) == 3;
+}
+
+/* GDB's socket signalled while the guest ran: a ^C stops it where it is
+ * (or, inside a stub, at the next system call); a dropped connection
+ * ends the request at once. */
+int kc_gdb_poked(struct kc_vm *vm)
+{
+	struct kc_gdb *g = vm->gdb;
+	bool intr;
+
+	if (g->fd < 0)
+		return KC_RESUME;
+	intr = read_while_running(g);
+	if (g->lost)
+		return killed(g);
+	if (!intr)
+		return KC_RESUME;
+	if (!in_user_mode(vm)) {
+		g->intr_pending = true;
+		return KC_RESUME;
+	}
+	return user_stop(g, SIG_INT, "interrupted");
+}
+
+/* The time limit ran out with GDB attached: show it where the time went
+ * before the request ends as timed out. */
+void kc_gdb_timed_out(struct kc_vm *vm)
+{
+	struct kc_gdb *g = vm->gdb;
+
+	if (g->fd < 0 || g->detached || !in_user_mode(vm))
+		return;
+	g->exit_signal = SIG_XCPU;
+	user_stop(g, SIG_XCPU, "at the time limit");
+}
+
 /* The request is over: tell an attached GDB how, and leave no trace. */
 static void finish(struct kc_gdb *g, enum kc_status st)
 {
 	char buf[8];
-	int sig = st == KC_ERR_TIMEOUT ? SIG_ALRM
+	int sig = st == KC_ERR_TIMEOUT ? SIG_XCPU
 	          : g->exit_signal     ? g->exit_signal
 	                               : SIG_KILL;
 

@@ -21,6 +21,8 @@ uint64_t *kc_gdb_iret_frame(struct kc_gdb *g)
 
 uint64_t *kc_gdb_user_rip(struct kc_gdb *g)
 {
+	if (g->ctx == KC_GDB_CTX_USER)
+		return (uint64_t *)&g->vm->run->s.regs.regs.rip;
 	if (g->ctx == KC_GDB_CTX_CALL)
 		return (uint64_t *)&g->vm->run->s.regs.regs.rcx;
 	return &kc_gdb_iret_frame(g)[0];
@@ -28,9 +30,18 @@ uint64_t *kc_gdb_user_rip(struct kc_gdb *g)
 
 uint64_t *kc_gdb_user_rflags(struct kc_gdb *g)
 {
+	if (g->ctx == KC_GDB_CTX_USER)
+		return (uint64_t *)&g->vm->run->s.regs.regs.rflags;
 	if (g->ctx == KC_GDB_CTX_CALL)
 		return (uint64_t *)&g->vm->run->s.regs.regs.r11;
 	return &kc_gdb_iret_frame(g)[2];
+}
+
+static uint64_t *user_rsp(struct kc_gdb *g)
+{
+	if (g->ctx == KC_GDB_CTX_USER)
+		return (uint64_t *)&g->vm->run->s.regs.regs.rsp;
+	return &kc_gdb_iret_frame(g)[3];
 }
 
 /* The general registers in `g` order: pointers into the vCPU's synced
@@ -39,11 +50,11 @@ static uint64_t *gpr(struct kc_gdb *g, unsigned n)
 {
 	struct kvm_regs *r = &g->vm->run->s.regs.regs;
 	uint64_t *const map[16] = {
-	    (uint64_t *)&r->rax, (uint64_t *)&r->rbx,      (uint64_t *)&r->rcx,
-	    (uint64_t *)&r->rdx, (uint64_t *)&r->rsi,      (uint64_t *)&r->rdi,
-	    (uint64_t *)&r->rbp, &kc_gdb_iret_frame(g)[3], (uint64_t *)&r->r8,
-	    (uint64_t *)&r->r9,  (uint64_t *)&r->r10,      (uint64_t *)&r->r11,
-	    (uint64_t *)&r->r12, (uint64_t *)&r->r13,      (uint64_t *)&r->r14,
+	    (uint64_t *)&r->rax, (uint64_t *)&r->rbx, (uint64_t *)&r->rcx,
+	    (uint64_t *)&r->rdx, (uint64_t *)&r->rsi, (uint64_t *)&r->rdi,
+	    (uint64_t *)&r->rbp, user_rsp(g),         (uint64_t *)&r->r8,
+	    (uint64_t *)&r->r9,  (uint64_t *)&r->r10, (uint64_t *)&r->r11,
+	    (uint64_t *)&r->r12, (uint64_t *)&r->r13, (uint64_t *)&r->r14,
 	    (uint64_t *)&r->r15,
 	};
 
@@ -118,9 +129,15 @@ static int read_regs(void *t, uint8_t *regs)
 		put(regs, n, *gpr(g, n));
 	put(regs, KC_GDB_RIP, *kc_gdb_user_rip(g));
 	put(regs, KC_GDB_EFLAGS, *kc_gdb_user_rflags(g));
-	put(regs, KC_GDB_CS, f[1]);
-	put(regs, KC_GDB_CS + 1, f[4]);
+	if (g->ctx != KC_GDB_CTX_USER) {
+		put(regs, KC_GDB_CS, f[1]);
+		put(regs, KC_GDB_CS + 1, f[4]);
+	}
 	if (ioctl(g->vm->vcpu_fd, KVM_GET_SREGS, &s) == 0) {
+		if (g->ctx == KC_GDB_CTX_USER) {
+			put(regs, KC_GDB_CS, s.cs.selector);
+			put(regs, KC_GDB_CS + 1, s.ss.selector);
+		}
 		put(regs, KC_GDB_CS + 2, s.ds.selector);
 		put(regs, KC_GDB_CS + 3, s.es.selector);
 		put(regs, KC_GDB_CS + 4, s.fs.selector);

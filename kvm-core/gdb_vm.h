@@ -17,6 +17,9 @@ enum kc_gdb_ctx {
 	 * address in rcx, rflags in r11, rsp in the frame; resumed by
 	 * letting the stub finish. */
 	KC_GDB_CTX_CALL,
+	/* Interrupted in user mode (^C, the time limit): everything in the
+	 * vCPU's own registers; resumed by running on. */
+	KC_GDB_CTX_USER,
 };
 
 struct kc_gdb_bp {
@@ -34,6 +37,7 @@ struct kc_gdb {
 	bool lost;          /* the connection dropped */
 	bool stepping;      /* TF set for GDB's single step */
 	bool break_pending; /* breakpoint() was called */
+	bool intr_pending;  /* ^C came while the vCPU was in a stub */
 	bool attached;      /* GDB came at some point */
 	int exit_signal;    /* the fault GDB was shown, for its last word */
 	enum kc_gdb_ctx ctx;

@@ -266,12 +266,20 @@ uint64_t kc_vm_timer_pause(void);
 int kc_vm_timer_resume(struct kc_vm *vm, uint64_t left_ns);
 bool kc_vm_timer_fired(void);
 
-/* Debugger hooks (gdb_vm.c), called only when vm->gdb is set: an
+/* The signal a debugger's socket raises to interrupt KVM_RUN (installed
+ * on first use), or -errno; and forgetting it once GDB was served. */
+int kc_vm_debug_signal(void);
+void kc_vm_debug_unpoke(struct kc_vm *vm);
+
+/* Debugger hooks (gdb_session.c), called only when vm->gdb is set: an
  * exception the guest took, a system call just handled (KC_RESUME or a
- * status), breakpoint() called. */
+ * status), breakpoint() called, GDB's socket signalled while the guest
+ * ran (KC_RESUME or a status), the request timer ran out. */
 int kc_gdb_exception(struct kc_vm *vm, unsigned vector);
 int kc_gdb_after_call(struct kc_vm *vm);
 void kc_gdb_breakpoint_call(struct kc_vm *vm);
+int kc_gdb_poked(struct kc_vm *vm);
+void kc_gdb_timed_out(struct kc_vm *vm);
 
 /* Bytes the current request allocated beyond the snapshot. */
 uint64_t kc_vm_charged(const struct kc_vm *vm);

@@ -34,6 +34,7 @@ debug_wait = 1s
 
 [tenant:crash.test]
 program = $ROOT/tenant-sdk/examples/fault
+key = sekrit
 allow_debug = yes
 debug_on_fault = yes
 debug_wait = 5s
@@ -164,6 +165,26 @@ gdb_run "$ROOT/tenant-sdk/examples/fault" -ex "target remote 127.0.0.1:$DBG_PORT
 wait $CLIENT
 check "debug_on_fault: GDB sees SIGSEGV in crash()" grep -q 'SIGSEGV' "$T/gdb.out"
 check "debug_on_fault: continue ends the request with 500" grep -q '^Status: 500' "$T/client"
+
+# --- Ctrl-C in GDB interrupts a looping request; the time limit stops it
+# once more before the 504
+fcgi_dbg crash.test /loop sekrit >"$T/client" &
+CLIENT=$!
+WAITS=$((WAITS + 1))
+wait_log $WAITS
+gdb -batch -nx "$ROOT/tenant-sdk/examples/fault" -ex "target remote 127.0.0.1:$DBG_PORT" \
+	-ex 'continue' -ex 'bt 1' -ex 'continue' >"$T/gdb.out" 2>&1 &
+GDB=$!
+sleep 0.5
+kill -INT $GDB
+for _ in $(seq 100); do kill -0 $GDB 2>/dev/null || break; sleep 0.1; done
+kill -9 $GDB 2>/dev/null
+wait $CLIENT
+cat "$T/gdb.out" >>"$T/gdb.all"
+check "Ctrl-C: GDB stops the running request with SIGINT" grep -q 'Program received signal SIGINT' "$T/gdb.out"
+check "Ctrl-C: it is in the loop" grep -q 'in spin ()' "$T/gdb.out"
+check "time limit: GDB sees SIGXCPU where the time went" grep -q 'Program received signal SIGXCPU' "$T/gdb.out"
+check "time limit: the client gets 504" grep -q '^Status: 504' "$T/client"
 
 # --- malformed packets on the stub's port
 fcgi_dbg debug.test /raw sekrit >"$T/client" &

@@ -371,7 +371,7 @@ static void sit_idle(struct client *c, struct session *s)
 	(void)s;
 	cr_assert_str_eq(c_ask(c, "?"), "T05thread:1;swbreak:;");
 	usleep(400 * 1000);                 /* over max_request_time, stopped */
-	cr_assert_str_eq(c_recv(c), "X0e"); /* SIGALRM: timed out */
+	cr_assert_str_eq(c_recv(c), "X18"); /* SIGXCPU: timed out */
 }
 
 Test(gdb_guest, stopped_time_counts_when_asked)
@@ -444,5 +444,38 @@ Test(gdb_guest, nobody_comes_the_request_runs_as_usual)
 	/* the entry breakpoint is gone before the reset */
 	cr_assert_eq(s.g.vm->mem[s.g.img->backend],
 	             s.g.img->snap[s.g.img->backend]);
+	guest_free(&s.g);
+}
+
+static void interrupt_loop(struct client *c, struct session *s)
+{
+	cr_assert_str_eq(c_ask(c, "?"), "T05thread:1;swbreak:;");
+	c_send(c, "c");
+	usleep(100 * 1000);
+	cr_assert_eq(write(c->fd, "\x03", 1), 1); /* GDB's ^C */
+	cr_assert_str_eq(c_recv(c), "T02thread:1;");
+	/* the loop is a jump to itself at my_backend */
+	cr_assert_eq(c_reg(c, KC_GDB_RIP), s->g.img->backend);
+	cr_assert_str_eq(c_ask(c, "s"), "T05thread:1;");
+	cr_assert_eq(c_reg(c, KC_GDB_RIP), s->g.img->backend);
+	/* running out of time stops once more, with SIGXCPU */
+	cr_assert_str_eq(c_ask(c, "c"), "T18thread:1;");
+	cr_assert_str_eq(c_ask(c, "c"), "X18");
+}
+
+Test(gdb_guest, interrupt_and_time_limit_stop)
+{
+	struct kc_limits lim;
+	struct session s;
+
+	kc_limits_default(&lim);
+	lim.max_request_time_ns = 500 * 1000 * 1000;
+	memset(&s, 0, sizeof(s));
+	guest_boot(&s.g, P("loop"), &lim);
+	s.dbg.stop_at_entry = true;
+	s.script = interrupt_loop;
+	cr_assert_eq(run_session(&s, "/"), KC_ERR_TIMEOUT, "%s", s.g.res.error);
+	cr_assert_eq(kc_vm_reset(s.g.vm), 0);
+	cr_assert_eq(guest_get(&s.g, "/"), KC_ERR_TIMEOUT);
 	guest_free(&s.g);
 }
