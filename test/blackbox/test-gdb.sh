@@ -119,7 +119,7 @@ fcgi_dbg debug.test /second sekrit >"$T/out"
 check "second X-Debug while one waits: 503 debugger busy" grep -q 'debugger busy' "$T/out"
 # --- GDB killed mid-session: the request fails, the worker serves on
 gdb -batch -nx "$HELLO" -ex "target remote 127.0.0.1:$DBG_PORT" \
-	-ex 'shell sleep 30' >"$T/gdb.out" 2>&1 &
+	-ex 'shell sleep 5' >"$T/gdb.out" 2>&1 &
 GDB=$!
 wait_count 'GDB attached' 2
 sleep 0.5
