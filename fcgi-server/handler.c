@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "debug.h"
 #include "host.h"
 #include "log.h"
 #include "scoreboard.h"
@@ -311,15 +312,25 @@ static int answer_tenant(struct fs_server *s, const struct fs_route *r,
 	struct kc_request req;
 	struct kc_result res;
 	struct timespec start;
+	struct fs_debug dbg;
 	unsigned long usec;
 	struct kc_vm *vm;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	fs_debug_prepare(&dbg, s->conf, r->tenant->conf, p, n);
+	if (dbg.status) {
+		fs_sb_request_end(s->sb, (unsigned)s->sb_slot, r->tenant->sb,
+		                  dbg.status, FS_SB_OK, 0);
+		log_access(p, n, r, dbg.status, strlen(dbg.message), 0);
+		return fs_write_plain(dbg.status, dbg.message, write, ctx);
+	}
 	vm = tenant_vm(s, r->tenant);
 	if (vm == NULL) {
+		fs_debug_done(&dbg);
 		fs_sb_request_end(s->sb, (unsigned)s->sb_slot, r->tenant->sb,
 		                  503, FS_SB_FAULT, 0);
+		log_access(p, n, r, 503, 20, 0);
 		return fs_write_plain(503, "no VM for this site\n", write, ctx);
 	}
 	memset(&req, 0, sizeof(req));
@@ -331,11 +342,13 @@ static int answer_tenant(struct fs_server *s, const struct fs_route *r,
 	req.header_count = guest_headers(p, n, headers, names, sizeof(names));
 	req.body = body;
 	req.body_len = body_len;
-	if (kc_vm_request(vm, &req, &res) != KC_OK)
+	if (kc_vm_request_debug(vm, &req, &res, dbg.on ? &dbg.kc : NULL) !=
+	    KC_OK)
 		fs_log(res.status == KC_ERR_INTERNAL ? LOG_ERR : LOG_WARNING,
 		       r->tenant->conf->name, "%s %.*s: %s: %s", req.method.ptr,
 		       (int)req.uri.len, req.uri.ptr,
 		       kc_status_name(res.status), res.error);
+	fs_debug_done(&dbg);
 	rc = fs_write_response(&res, write, ctx);
 	usec = usec_since(&start);
 	fs_sb_request_end(s->sb, (unsigned)s->sb_slot, r->tenant->sb,

@@ -11,6 +11,9 @@
 #include "program.h"
 #include "respond.h"
 #include "run.h"
+#include "values.h"
+
+#define DEBUG_PORT_DEFAULT 2159
 
 static int write_stdout(void *ctx, const void *buf, size_t len)
 {
@@ -22,12 +25,16 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: kvm-fpm run [--KEY=VALUE...] PROGRAM URL...\n"
 	                "  KEY is a tenant setting of the ini file, e.g. "
-	                "--max_request_time=0.2 --max_memory=64M\n");
+	                "--max_request_time=0.2 --max_memory=64M\n"
+	                "  --allow_debug=yes stops each URL at my_backend for "
+	                "GDB on 127.0.0.1:2159 (--debug_port=N)\n");
 	return 2;
 }
 
-/* Apply --KEY=VALUE options; returns the index of PROGRAM or -1. */
-static int parse_options(int argc, char **argv, struct fs_tenant_conf *t)
+/* Apply --KEY=VALUE options (and --debug_port, a global key, into
+ * *port); returns the index of PROGRAM or -1. */
+static int parse_options(int argc, char **argv, struct fs_tenant_conf *t,
+                         uint64_t *port)
 {
 	char err[256];
 	int i;
@@ -36,6 +43,13 @@ static int parse_options(int argc, char **argv, struct fs_tenant_conf *t)
 		char *eq = strchr(argv[i], '=');
 		int r;
 
+		if (strncmp(argv[i], "--debug_port=", 13) == 0) {
+			if (fs_parse_uint(argv[i] + 13, port) == 0 &&
+			    *port > 0 && *port <= 65535)
+				continue;
+			fprintf(stderr, "kvm-fpm run: bad --debug_port\n");
+			return -1;
+		}
 		if (eq == NULL) {
 			fprintf(stderr,
 			        "kvm-fpm run: %s: expected --KEY=VALUE\n",
@@ -54,7 +68,29 @@ static int parse_options(int argc, char **argv, struct fs_tenant_conf *t)
 	return i;
 }
 
-static void serve_url(struct kc_vm *vm, const char *url)
+static void log_debug(void *ctx, const char *msg)
+{
+	fprintf(stderr, "kvm-fpm run: %s: %s\n", (const char *)ctx, msg);
+}
+
+/* With allow_debug every URL stops at my_backend and waits for GDB. */
+static void debug_setup(struct kc_debug *d, const struct fs_tenant_conf *t,
+                        uint64_t port, const char *program)
+{
+	memset(d, 0, sizeof(*d));
+	d->listen_fd = -1;
+	d->port = (uint16_t)port;
+	d->wait_ns = t->debug_wait_ns;
+	d->counts_time = t->debug_counts_time;
+	d->stop_at_entry = true;
+	d->stop_on_breakpoint = true;
+	d->stop_on_fault = t->debug_on_fault;
+	d->log = log_debug;
+	d->log_ctx = (void *)program;
+}
+
+static void serve_url(struct kc_vm *vm, const char *url,
+                      const struct kc_debug *dbg)
 {
 	const char *q = strchr(url, '?');
 	struct kc_header host = {{"host", 4}, {"localhost", 9}};
@@ -68,7 +104,7 @@ static void serve_url(struct kc_vm *vm, const char *url)
 	};
 	struct kc_result res;
 
-	if (kc_vm_request(vm, &req, &res) != KC_OK)
+	if (kc_vm_request_debug(vm, &req, &res, dbg) != KC_OK)
 		fprintf(stderr, "kvm-fpm run: %s: %s: %s\n", url,
 		        kc_status_name(res.status), res.error);
 	fs_write_response(&res, write_stdout, NULL);
@@ -78,19 +114,24 @@ static void serve_url(struct kc_vm *vm, const char *url)
 
 int fs_run_main(int argc, char **argv)
 {
+	uint64_t port = DEBUG_PORT_DEFAULT;
 	struct fs_tenant_conf t;
 	struct fs_program prog;
 	struct kc_image *img;
+	struct kc_debug dbg;
+	bool debug;
 	struct kc_vm *vm;
 	char err[512];
 	int i, r;
 
 	fs_conf_tenant_init(&t);
-	i = parse_options(argc, argv, &t);
+	i = parse_options(argc, argv, &t, &port);
 	if (i < 0 || argc - i < 1) {
 		fs_conf_tenant_free(&t);
 		return i < 0 ? 2 : usage();
 	}
+	debug = t.allow_debug;
+	debug_setup(&dbg, &t, port, argv[i]);
 	r = kc_init(err, sizeof(err));
 	if (r == 0)
 		r = fs_program_boot(argv[i], &t.limits, fs_log_guest, argv[i],
@@ -101,7 +142,7 @@ int fs_run_main(int argc, char **argv)
 		return 1;
 	}
 	for (i++; i < argc; i++)
-		serve_url(vm, argv[i]);
+		serve_url(vm, argv[i], debug ? &dbg : NULL);
 	kc_vm_destroy(vm);
 	kc_image_put(img);
 	fs_program_free(&prog);

@@ -5,26 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "key.h"
 #include "log.h"
 #include "program.h"
 #include "scoreboard.h"
 #include "upload.h"
-
-bool fs_key_equal(const char *want, const char *got)
-{
-	size_t wl, gl, i;
-	unsigned char diff;
-
-	if (want == NULL || got == NULL)
-		return false;
-	wl = strlen(want);
-	gl = strlen(got);
-	diff = wl != gl;
-	/* Every byte of got is looked at whatever matched before. */
-	for (i = 0; i < gl; i++)
-		diff |= (unsigned char)(got[i] ^ want[wl ? i % wl : 0]);
-	return wl > 0 && diff == 0;
-}
 
 static void refuse(struct fs_route *r, int status, const char *msg)
 {

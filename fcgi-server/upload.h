@@ -3,13 +3,8 @@
 #ifndef FS_UPLOAD_H
 #define FS_UPLOAD_H
 
-#include <stdbool.h>
 
 #include "server.h"
-
-/* Whether the key a client sent equals want, in time that depends on the
- * lengths only.  false when want is NULL (no key configured). */
-bool fs_key_equal(const char *want, const char *got);
 
 /*
  * Route a request carrying X-LiveUpdate (key) to r->tenant: an upload, or

@@ -10,6 +10,8 @@ void *kc_gmem(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
 
 	if (flags & KC_GMEM_WRITE)
 		need |= KC_PTE_W;
+	if (flags & KC_GMEM_DEBUG)
+		flags |= KC_GMEM_WRITE; /* dirty-marked, W not required */
 	if (end < gva || end > lay->mem_size)
 		return NULL;
 	for (page = gva & KC_PAGE_MASK; page < end; page += KC_PAGE_SIZE) {

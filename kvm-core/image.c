@@ -149,6 +149,7 @@ static int take_snapshot(struct kc_image *img, struct kc_vm *vm)
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &img->sregs))
 		return -errno;
 	img->entry = vm->ready.entry;
+	img->backend = vm->ready.backend;
 	/* The caller's stack pointer is in the #UD frame the system call
 	 * went through (see stubs.S). */
 	memcpy(&user_rsp, vm->mem + vm->run->s.regs.regs.rsp + 24, 8);

@@ -4,6 +4,7 @@
 #ifndef KC_H
 #define KC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -127,6 +128,41 @@ struct kc_image *kc_vm_image(const struct kc_vm *vm);
  */
 enum kc_status kc_vm_request(struct kc_vm *vm, const struct kc_request *req,
                              struct kc_result *res);
+
+/* Messages for the log from a debug session ("waiting for GDB on ..."). */
+typedef void kc_debug_log_fn(void *ctx, const char *msg);
+
+/*
+ * How a request runs under the GDB stub.  A stop (at my_backend, at
+ * breakpoint(), at a fault) that finds no debugger attached waits up to
+ * wait_ns for one to connect, then goes on as if there were none.
+ */
+struct kc_debug {
+	int listen_fd;      /* a listening socket the caller owns, or -1: */
+	uint16_t port;      /* then 127.0.0.1:port is bound for a stop */
+	uint64_t wait_ns;   /* how long a stop waits for GDB to connect */
+	bool counts_time;   /* stopped time counts to max_request_time */
+	bool stop_at_entry; /* stop at the first instruction of my_backend */
+	bool stop_on_breakpoint; /* breakpoint() stops */
+	bool stop_on_fault;      /* a CPU fault stops before the request ends */
+	kc_debug_log_fn *log;
+	void *log_ctx;
+};
+
+/*
+ * kc_vm_request() under the debugger (dbg NULL: exactly kc_vm_request).
+ * Blocks while GDB holds the VM.  GDB's continue or detach lets the
+ * request finish; kill or a dropped connection ends it with KC_ERR_FAULT.
+ * Breakpoints are gone afterwards; kc_vm_reset() restores everything else.
+ */
+enum kc_status kc_vm_request_debug(struct kc_vm *vm,
+                                   const struct kc_request *req,
+                                   struct kc_result *res,
+                                   const struct kc_debug *dbg);
+
+/* A listening TCP socket on 127.0.0.1:port (SO_REUSEADDR) for GDB: the fd,
+ * or a negative errno (-EADDRINUSE: another worker is debugging). */
+int kc_gdb_listen(uint16_t port);
 
 /*
  * Return the VM to the snapshot: restore the pages the request dirtied.

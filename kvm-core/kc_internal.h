@@ -141,11 +141,14 @@ void kc_x86_sregs(struct kvm_sregs *s, const struct kc_layout *lay);
 /* ---- Guest memory access (gmem.c): the one checked translation ---- */
 
 #define KC_GMEM_WRITE 1
+#define KC_GMEM_DEBUG 2 /* a debugger's write: read-only pages too */
 
 /*
  * Host pointer to guest range [gva, gva + len), or NULL when any page of it
  * is not mapped user-accessible (and writable, with KC_GMEM_WRITE).  A write
  * mapping marks the pages dirty so that the reset restores them.
+ * KC_GMEM_DEBUG is a write that may also land on read-only pages (a
+ * debugger's breakpoints in code): dirty-marked the same way.
  */
 void *kc_gmem(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
               uint64_t len, int flags);
@@ -187,6 +190,7 @@ struct kc_image {
 	struct kc_alloc alloc;
 	uint64_t *present; /* one bit per guest page mapped in the snapshot */
 	uint64_t entry;    /* the runtime's request entry */
+	uint64_t backend;  /* my_backend, where X-Debug requests stop */
 	uint64_t user_rsp; /* stack pointer a request starts with */
 	uint64_t snapshot_bytes;
 };
@@ -214,6 +218,7 @@ struct kc_vm {
 		char buf[KC_OUTPUT_LINE_MAX];
 	} line[2]; /* stdout, stderr */
 	struct kc_vm_stats stats;
+	struct kc_gdb *gdb; /* a request under the debugger, or NULL */
 };
 
 /* Continue running the guest (a kc_sys_handle result). */
@@ -256,6 +261,27 @@ void kc_vm_output_flush(struct kc_vm *vm);
 
 /* Allocate the VM's restore list.  0 or -ENOMEM. */
 int kc_vm_init_restore(struct kc_vm *vm);
+
+/* The request timer, paused while a debugger holds the VM: the time left
+ * (0 when it already fired); resume re-arms it unless it fired. */
+uint64_t kc_vm_timer_pause(void);
+int kc_vm_timer_resume(struct kc_vm *vm, uint64_t left_ns);
+bool kc_vm_timer_fired(void);
+
+/* The signal a debugger's socket raises to interrupt KVM_RUN (installed
+ * on first use), or -errno; and forgetting it once GDB was served. */
+int kc_vm_debug_signal(void);
+void kc_vm_debug_unpoke(struct kc_vm *vm);
+
+/* Debugger hooks (gdb_session.c), called only when vm->gdb is set: an
+ * exception the guest took, a system call just handled (KC_RESUME or a
+ * status), breakpoint() called, GDB's socket signalled while the guest
+ * ran (KC_RESUME or a status), the request timer ran out. */
+int kc_gdb_exception(struct kc_vm *vm, unsigned vector);
+int kc_gdb_after_call(struct kc_vm *vm);
+void kc_gdb_breakpoint_call(struct kc_vm *vm);
+int kc_gdb_poked(struct kc_vm *vm);
+void kc_gdb_timed_out(struct kc_vm *vm);
 
 /* Bytes the current request allocated beyond the snapshot. */
 uint64_t kc_vm_charged(const struct kc_vm *vm);

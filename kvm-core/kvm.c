@@ -21,6 +21,7 @@
 #define RFLAGS_CLEARED_ON_SYSCALL 0x47700 /* TF IF DF IOPL NT AC */
 #define CR4_SMEP                  (1u << 20)
 #define TIMER_SIGNAL              (SIGRTMIN + 1)
+#define DEBUG_SIGNAL              (SIGRTMIN + 2) /* GDB wrote: see gdb_session.c */
 
 static int kvm_fd = -1;
 static int run_mmap_size;
@@ -258,6 +259,69 @@ static void timer_disarm(struct kvm_run *run)
 	run->immediate_exit = 0;
 }
 
+uint64_t kc_vm_timer_pause(void)
+{
+	struct itimerspec off, left;
+
+	memset(&off, 0, sizeof(off));
+	if (!timer_ready || timer_settime(run_timer, 0, &off, &left))
+		return 0;
+	return (uint64_t)left.it_value.tv_sec * 1000000000 +
+	       (uint64_t)left.it_value.tv_nsec;
+}
+
+int kc_vm_timer_resume(struct kc_vm *vm, uint64_t left_ns)
+{
+	if (timer_fired)
+		return 0; /* the run ends as timed out at its next entry */
+	return timer_arm(vm->run, left_ns ? left_ns : 1);
+}
+
+bool kc_vm_timer_fired(void)
+{
+	return timer_fired;
+}
+
+/*
+ * While a request runs under GDB, bytes from GDB (its ^C) or a dropped
+ * connection raise DEBUG_SIGNAL on this thread (O_ASYNC on the socket),
+ * which makes KVM_RUN return like the timer does.
+ */
+static volatile sig_atomic_t debug_poked;
+
+static void on_debug_signal(int sig)
+{
+	struct kvm_run *run = timer_run;
+
+	(void)sig;
+	debug_poked = 1;
+	if (run)
+		run->immediate_exit = 1;
+}
+
+int kc_vm_debug_signal(void)
+{
+	static bool hooked;
+	struct sigaction sa;
+
+	if (!hooked) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_debug_signal; /* no SA_RESTART */
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(DEBUG_SIGNAL, &sa, NULL))
+			return -errno;
+		hooked = true;
+	}
+	return DEBUG_SIGNAL;
+}
+
+void kc_vm_debug_unpoke(struct kc_vm *vm)
+{
+	debug_poked = 0;
+	if (!timer_fired)
+		vm->run->immediate_exit = 0;
+}
+
 /* KC_RESUME, or the status that ends the run. */
 static int handle_exit(struct kc_vm *vm)
 {
@@ -266,11 +330,23 @@ static int handle_exit(struct kc_vm *vm)
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		if (run->io.direction == KVM_EXIT_IO_OUT &&
-		    run->io.port == KC_PORT_SYSCALL)
-			return kc_sys_handle(vm);
+		    run->io.port == KC_PORT_SYSCALL) {
+			int st = kc_sys_handle(vm);
+
+			/* One predictable branch is all a request without a
+			 * debugger pays. */
+			if (__builtin_expect(vm->gdb != NULL, 0) &&
+			    st == KC_RESUME)
+				st = kc_gdb_after_call(vm);
+			return st;
+		}
 		if (run->io.port >= KC_PORT_EXC &&
-		    run->io.port < KC_PORT_EXC + 32)
+		    run->io.port < KC_PORT_EXC + 32) {
+			if (vm->gdb)
+				return kc_gdb_exception(vm, run->io.port -
+				                                KC_PORT_EXC);
 			return kc_vm_fault(vm, run->io.port - KC_PORT_EXC);
+		}
 		return kc_vm_fault(vm, 13);
 	case KVM_EXIT_SHUTDOWN:
 		vm->broken = true;
@@ -311,9 +387,17 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns)
 		if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
 			if (!timer_fired) {
 				vm->run->immediate_exit = 0;
-				continue;
+				if (!debug_poked || vm->gdb == NULL)
+					continue;
+				debug_poked = 0;
+				st = kc_gdb_poked(vm);
+				if (st == KC_RESUME)
+					continue;
+				break;
 			}
 			vm->sregs_dirty = true; /* stopped anywhere */
+			if (vm->gdb) /* let GDB see where the time went */
+				kc_gdb_timed_out(vm);
 			st = kc_vm_fail(
 			    vm, KC_ERR_TIMEOUT,
 			    "timed out after %.3fs at RIP 0x%llx",

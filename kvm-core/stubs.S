@@ -37,6 +37,11 @@ kc_stubs_begin:
 	hlt
 	jmp 1b
 
+	.org kc_stubs_begin + KC_STUB_RESUME
+	/* The GDB stub returns to user mode from an exception frame it
+	 * stopped at (gdb_session.c): rsp points at that frame. */
+	iretq
+
 	/* One stub per exception vector, on the IST stack. */
 	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	.org kc_stubs_begin + KC_STUB_EXC + \v * KC_STUB_EXC_SIZE

@@ -346,8 +346,9 @@ static int sys_uname(struct kc_vm *vm, struct kvm_regs *r)
 
 static int hyper_breakpoint(struct kc_vm *vm, struct kvm_regs *r)
 {
-	(void)vm;
-	return ret(r, 0); /* no debugger attached */
+	if (vm->gdb) /* the stop comes once the call has returned */
+		kc_gdb_breakpoint_call(vm);
+	return ret(r, 0);
 }
 
 static sys_fn *const syscalls[] = {

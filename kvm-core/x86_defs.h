@@ -30,6 +30,7 @@
 #define KC_STUB_ENTRY    0x00 /* flush TLB, restore FPU, sysret */
 #define KC_STUB_SYSCALL  0x20 /* LSTAR */
 #define KC_STUB_UD       0x30 /* #UD: system calls and real ones */
+#define KC_STUB_RESUME   0x70 /* iretq: the debugger resumes a stop */
 #define KC_STUB_EXC      0x80 /* 16 bytes per vector */
 #define KC_STUB_EXC_SIZE 16
 

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "program.h"
-#include "upload.h"
+#include "key.h"
 
 Test(key, equal_keys_match)
 {
