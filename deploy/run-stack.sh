@@ -87,6 +87,9 @@ With curl:
   curl -D - -H "Host: xpizza.com" $V/ -o pizza.png
   curl -D - -H "Host: vpizza.com" $V/      (twice: Age and X-Varnish show the hit)
   curl -s $V/kvm-fpm/status
+Live update (keys in $RUN_DIR/keys):
+  tenant-sdk/build_and_upload.sh xpizza.com tenant-sdk/examples/hello.c
+  tenant-sdk/build_and_upload.sh xpizza.com tenant-sdk/examples/png.c
 EOF
 [ "$HITCH" = 1 ] && cat <<EOF
   curl -k https://127.0.0.1:$HITCH_PORT/x -o pizza.png
