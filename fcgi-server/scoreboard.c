@@ -410,6 +410,7 @@ static bool snap_tenant(const struct sb_tenant *t, unsigned i,
 	    out->requests ? out->latency_sum_us / out->requests : 0;
 	memcpy(out->hist, &c[C_HIST], sizeof(out->hist));
 	out->latency_p99_us = p99_us(out->hist, out->latency_max_us);
+	out->uploads = __atomic_load_n(&t->program, RELAXED);
 	return true;
 }
 

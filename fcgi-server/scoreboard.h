@@ -50,6 +50,7 @@ struct fs_sb_tenant_snap {
 	uint64_t latency_p99_us; /* upper bucket edge, at most the max */
 	uint64_t hist[FS_SB_BUCKETS];
 	uint64_t vms, vm_bytes; /* resident in live workers */
+	uint64_t uploads;       /* live updates since the master started */
 };
 
 /* A plain copy of the scoreboard; every number is a uint64_t so the status

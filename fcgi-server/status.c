@@ -195,6 +195,13 @@ static const struct field tenant_fields[] = {
      NULL,
      "bytes",
      "Guest memory of the resident VMs."},
+    {{"uploads", "uploads", "kvmfpm_uploads"},
+     OM_COUNTER,
+     K_COUNT,
+     T(uploads),
+     NULL,
+     NULL,
+     "Programs made live by an upload since the master started."},
 };
 
 /* A growing output buffer; the first allocation failure sticks. */

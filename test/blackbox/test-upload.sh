@@ -128,6 +128,13 @@ env -i REQUEST_METHOD=POST REQUEST_URI=/ HTTP_HOST=upload.test \
 	cgi-fcgi -bind -connect "$T/kvm-fpm.sock" </dev/null >"$T/direct" 2>&1
 check "no Content-Length: 411" grep -q '^Status: 411' "$T/direct"
 
+get upload.test '/kvm-fpm/status?json'
+echo "$BODY" >"$T/status.json"
+check "the status page counts 21 uploads for upload.test, none for hello.test" \
+	python3 -c 'import json, sys
+t = {x["name"]: x for x in json.load(open(sys.argv[1]))["tenants"]}
+sys.exit(not (t["upload.test"]["uploads"] == 21 and t["hello.test"]["uploads"] == 0))' "$T/status.json"
+
 # --- a restart serves the uploaded program, and says so
 kill -TERM "$KVM_FPM_PID"
 for _ in $(seq 50); do kill -0 "$KVM_FPM_PID" 2>/dev/null || break; sleep 0.1; done

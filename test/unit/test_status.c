@@ -277,6 +277,7 @@ static struct fs_sb_snapshot fake_snapshot(const char *second_name)
 	t->latency_p99_us = 128;
 	t->vms = 3;
 	t->vm_bytes = 16384;
+	t->uploads = 2;
 	if (second_name) {
 		strcpy(fake_tenants[1].name, second_name);
 		fake_tenants[1].requests = 7;
@@ -333,7 +334,8 @@ Test(status, text_exact, .init = set_utc)
 	                 "latency max (us):     3099\n"
 	                 "latency p99 (us):     128\n"
 	                 "resident vms:         3\n"
-	                 "resident vm bytes:    16384\n");
+	                 "resident vm bytes:    16384\n"
+	                 "uploads:              2\n");
 	free(out);
 }
 
@@ -412,6 +414,10 @@ Test(status, openmetrics_exact)
 	    "# HELP kvmfpm_resident_vm_bytes Guest memory of the resident "
 	    "VMs.\n"
 	    "kvmfpm_resident_vm_bytes{tenant=\"a.example\"} 16384\n"
+	    "# TYPE kvmfpm_uploads counter\n"
+	    "# HELP kvmfpm_uploads Programs made live by an upload since the "
+	    "master started.\n"
+	    "kvmfpm_uploads_total{tenant=\"a.example\"} 2\n"
 	    "# EOF\n");
 	free(out);
 }
@@ -516,7 +522,8 @@ Test(status, json)
 	                      "\"requests\":20000,\"responses_1xx\":0,"
 	                      "\"responses_2xx\":15000,"),
 	          "%s", out);
-	cr_assert(strstr(out, "\"resident_vm_bytes\":16384},{\"name\":"
+	cr_assert(strstr(out, "\"resident_vm_bytes\":16384,\"uploads\":2},"
+	                      "{\"name\":"
 	                      "\"q\\\"x\\\\y\\nz\",\"requests\":7,"),
 	          "%s", out);
 	cr_assert(!strcmp(out + strlen(out) - 4, "}]}\n"), "%s", out);
