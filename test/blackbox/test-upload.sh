@@ -18,6 +18,10 @@ max_boot_time = 0.5s
 
 [tenant:nokey.test]
 program = $ROOT/$B/programs/version
+
+[tenant:broken.test]
+program = $T/no-such-program
+key = $KEY
 INI
 
 # Versions 1..21 of the version tenant.
@@ -116,6 +120,15 @@ check "20 uploads under load: $(head -1 "$T/load.out")" [ "$rc" = 0 ]
 [ "$rc" = 0 ] || cat "$T/load.out"
 check "the stored program is the last one uploaded" cmp -s "$T/v20" "$T/programs/upload.test.elf"
 check "no temporary file left in program_dir" [ "$(ls -A "$T/programs")" = upload.test.elf ]
+
+# --- an upload repairs a tenant whose program did not load
+check "broken.test: 503 before" [ "$(version broken.test)" = "status 503" ]
+upload broken.test "$T/v3"
+check "broken.test: the upload is taken ($STATUS)" [ "$STATUS" = 200 ]
+got=""
+for _ in 1 2 3 4; do got="$got$(version broken.test);"; done
+check "broken.test: every worker answers version 3 ($got)" \
+	[ "$got" = "version 3;version 3;version 3;version 3;" ]
 
 # --- straight to kvm-fpm over FastCGI, without nginx
 env -i REQUEST_METHOD=POST REQUEST_URI=/ HTTP_HOST=upload.test \
