@@ -177,6 +177,7 @@ struct kc_vm_stats {
 	uint64_t pages_restored; /* copied back from the snapshot */
 	uint64_t pages_zeroed;   /* beyond the snapshot, cleared */
 	uint64_t rebuilds;       /* vCPU state rebuilt after a bad exit */
+	uint64_t slot_grows;     /* memory slots grown for allocations */
 };
 void kc_vm_stats(const struct kc_vm *vm, struct kc_vm_stats *st);
 

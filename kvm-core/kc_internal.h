@@ -88,6 +88,43 @@ int kc_layout_compute(const struct kc_limits *lim,
                       const struct kc_elf_plan *plan, struct kc_layout *lay,
                       char *err, size_t errlen);
 
+/*
+ * The guest-physical memory KVM backs: two memory slots, not one over all
+ * of max_memory, because KVM's per-slot metadata (about 2.5 KiB per MiB
+ * under shadow paging) scales with the slots.  Slot 0 is [0, low_end): the
+ * system pages, the program and the heap.  Slot 1 is [high_start,
+ * mem_size): the mmap area, the stack, the request area and the page
+ * tables.  They never overlap; low_end == high_start covers everything.
+ * Both map the same host view at the same offset.
+ */
+#define KC_SLOT_ALIGN    (2ULL << 20)
+#define KC_SLOT_HEADROOM (2ULL << 20) /* beyond the allocations, per side */
+
+struct kc_slots {
+	uint64_t low_end;
+	uint64_t high_start;
+};
+
+/* Slots with nothing in them yet: the start for kc_slots_plan. */
+void kc_slots_empty(const struct kc_layout *lay, struct kc_slots *s);
+
+/* Do the slots back [0, brk_high) and [mmap_min, mem_size)? */
+static inline bool kc_slots_cover(const struct kc_slots *s, uint64_t brk_high,
+                                  uint64_t mmap_min)
+{
+	return s->low_end >= s->high_start ||
+	       (brk_high <= s->low_end && mmap_min >= s->high_start);
+}
+
+/*
+ * Grow the slots *s so that they cover [0, brk_high) and [mmap_min,
+ * mem_size) (brk_high <= mmap_min <= mmap_top), with headroom.  A side that
+ * grows at least doubles, so a VM regrows a slot a few times at most.
+ * Never shrinks a slot, never makes them overlap.  Pure arithmetic.
+ */
+void kc_slots_plan(const struct kc_layout *lay, uint64_t brk_high,
+                   uint64_t mmap_min, struct kc_slots *s);
+
 /* ---- Page tables (pagetable.c), pure functions over guest memory ---- */
 
 #define KC_PTE_P    (1ULL << 0)
@@ -207,6 +244,7 @@ struct kc_vm {
 	struct kc_alloc alloc;
 	uint64_t req_used;     /* bytes of the request area written */
 	struct kc_touch touch; /* page-table pages the host changed */
+	struct kc_slots slots; /* what KVM backs of mem (see layout.c) */
 	struct kc_restore restore;
 	struct kfpm_ready ready;
 	struct kc_result *res;
@@ -245,8 +283,13 @@ int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
                    size_t errlen);
 void kc_vm_close_kvm(struct kc_vm *vm);
 
-/* Point the guest's memory slot at a new host mapping.  0 or -errno. */
+/* Point the guest's memory slots at a new host mapping.  0 or -errno. */
 int kc_vm_set_memory(struct kc_vm *vm, uint8_t *mem);
+
+/* Grow the memory slots when vm->alloc has gone beyond them: called
+ * after mapping fresh pages, before the guest can touch them.  0, or
+ * -errno with vm->broken set (a slot may be gone: rebuild the VM). */
+int kc_vm_grow_memory(struct kc_vm *vm);
 
 /* Fill vm->res with an error and return status. */
 __attribute__((format(printf, 3, 4))) enum kc_status

@@ -104,22 +104,72 @@ static int set_msrs(int vcpu_fd)
 	return ioctl(vcpu_fd, KVM_SET_MSRS, &m) == 4 ? 0 : -EIO;
 }
 
-int kc_vm_set_memory(struct kc_vm *vm, uint8_t *mem)
+/* Back [start, end) of guest memory with slot from the host view mem, or
+ * delete the slot when the range is empty. */
+static int set_slot(struct kc_vm *vm, uint32_t slot, uint8_t *mem,
+                    uint64_t start, uint64_t end)
 {
 	struct kvm_userspace_memory_region region = {
-	    .slot = 0,
-	    .guest_phys_addr = 0,
-	    .memory_size = 0,
-	    .userspace_addr = (uintptr_t)mem,
+	    .slot = slot,
+	    .guest_phys_addr = start,
+	    .memory_size = end - start,
+	    .userspace_addr = (uintptr_t)(mem + start),
 	};
 
-	/* A slot's backing cannot change in place: delete, then add. */
-	if (vm->mem && ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region))
-		return -errno;
-	region.memory_size = vm->img->lay.mem_size;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region))
 		return -errno;
-	vm->mem = mem;
+	return 0;
+}
+
+int kc_vm_set_memory(struct kc_vm *vm, uint8_t *mem)
+{
+	const struct kc_slots *s = &vm->slots;
+	uint64_t mem_size = vm->img->lay.mem_size;
+	int r = 0;
+
+	/* A slot's backing cannot change in place: delete, then add. */
+	if (vm->mem) {
+		r = set_slot(vm, 0, vm->mem, 0, 0);
+		if (r == 0)
+			r = set_slot(vm, 1, vm->mem, 0, 0);
+	}
+	if (r == 0)
+		r = set_slot(vm, 0, mem, 0, s->low_end);
+	if (r == 0)
+		r = set_slot(vm, 1, mem, s->high_start, mem_size);
+	if (r == 0)
+		vm->mem = mem;
+	return r;
+}
+
+/* Nor can its size: a slot grows by being deleted and added again, which
+ * makes KVM drop its shadow pages.  Rare: a slot at least doubles. */
+int kc_vm_grow_memory(struct kc_vm *vm)
+{
+	struct kc_slots s = vm->slots;
+	uint64_t mem_size = vm->img->lay.mem_size;
+	int r = 0;
+
+	if (kc_slots_cover(&s, vm->alloc.brk_high, vm->alloc.mmap_min))
+		return 0;
+	kc_slots_plan(&vm->img->lay, vm->alloc.brk_high, vm->alloc.mmap_min,
+	              &s);
+	if (s.low_end != vm->slots.low_end) {
+		r = set_slot(vm, 0, vm->mem, 0, 0);
+		if (r == 0)
+			r = set_slot(vm, 0, vm->mem, 0, s.low_end);
+	}
+	if (r == 0 && s.high_start != vm->slots.high_start) {
+		r = set_slot(vm, 1, vm->mem, 0, 0);
+		if (r == 0)
+			r = set_slot(vm, 1, vm->mem, s.high_start, mem_size);
+	}
+	if (r) {
+		vm->broken = true; /* the rebuild backs the snapshot again */
+		return r;
+	}
+	vm->slots = s;
+	vm->stats.slot_grows++;
 	return 0;
 }
 
@@ -133,6 +183,11 @@ int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
 
 	vm->vcpu_fd = -1;
 	vm->mem = NULL;
+	/* A new VM backs what the allocations reach now (at a rebuild, the
+	 * snapshot's: a grown slot shrinks back for free). */
+	kc_slots_empty(&vm->img->lay, &vm->slots);
+	kc_slots_plan(&vm->img->lay, vm->alloc.brk_high, vm->alloc.mmap_min,
+	              &vm->slots);
 	what = "KVM_CREATE_VM";
 	vm->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
@@ -354,6 +409,10 @@ static int handle_exit(struct kc_vm *vm)
 		                  "triple fault at RIP 0x%llx",
 		                  (unsigned long long)run->s.regs.regs.rip);
 	case KVM_EXIT_MMIO:
+		/* Outside every memory slot, which the guest's page tables
+		 * never map.  KVM would finish the access at the next
+		 * KVM_RUN: rebuild the vCPU instead. */
+		vm->broken = true;
 		return kc_vm_fail(vm, KC_ERR_FAULT,
 		                  "access to unbacked memory at 0x%llx",
 		                  (unsigned long long)run->mmio.phys_addr);

@@ -73,3 +73,38 @@ int kc_layout_compute(const struct kc_limits *lim,
 	}
 	return 0;
 }
+
+#define SLOT_UP(x)   (((x) + KC_SLOT_ALIGN - 1) & ~(KC_SLOT_ALIGN - 1))
+#define SLOT_DOWN(x) ((x) & ~(KC_SLOT_ALIGN - 1))
+
+void kc_slots_empty(const struct kc_layout *lay, struct kc_slots *s)
+{
+	s->low_end = 0;
+	s->high_start = lay->mem_size;
+}
+
+void kc_slots_plan(const struct kc_layout *lay, uint64_t brk_high,
+                   uint64_t mmap_min, struct kc_slots *s)
+{
+	uint64_t mem = lay->mem_size, want, size;
+
+	/* The low side first, up to the high slot as it is; then the high
+	 * side down to the new low end: no overlap at any step. */
+	if (brk_high > s->low_end && s->low_end < s->high_start) {
+		want = SLOT_UP(brk_high + KC_SLOT_HEADROOM);
+		if (want < 2 * s->low_end)
+			want = 2 * s->low_end;
+		s->low_end = want < s->high_start ? want : s->high_start;
+	}
+	if (mmap_min < s->high_start && s->low_end < s->high_start) {
+		size = mem - s->high_start;
+		want = mmap_min > KC_SLOT_HEADROOM
+		           ? SLOT_DOWN(mmap_min - KC_SLOT_HEADROOM)
+		           : 0;
+		if (size > mem / 2)
+			want = 0;
+		else if (want > mem - 2 * size)
+			want = mem - 2 * size;
+		s->high_start = want > s->low_end ? want : s->low_end;
+	}
+}

@@ -139,6 +139,7 @@ static int out_of_memory(struct kc_vm *vm, uint64_t want)
 static int map_fresh(struct kc_vm *vm, uint64_t va, uint64_t len)
 {
 	const struct kc_layout *lay = &vm->img->lay;
+	int r;
 
 	if (kc_pt_map(vm->mem, lay, &vm->alloc.pt_next, va, len,
 	              KC_PTE_U | KC_PTE_W | KC_PTE_NX,
@@ -146,6 +147,10 @@ static int map_fresh(struct kc_vm *vm, uint64_t va, uint64_t len)
 		return out_of_memory(vm, len);
 	if (!vm->booting && kc_vm_charged(vm) > vm->img->lim.max_request_memory)
 		return out_of_memory(vm, len);
+	r = kc_vm_grow_memory(vm);
+	if (r)
+		return kc_vm_fail(vm, KC_ERR_INTERNAL,
+		                  "growing guest memory: %s", strerror(-r));
 	return 0;
 }
 

@@ -148,3 +148,51 @@ Test(isolation, ten_thousand_requests)
 	             guest_rss_kib());
 	guest_free(&g);
 }
+
+/* A request that allocates 56 MiB goes past the memory slots a VM starts
+ * with (the snapshot's allocations and 2 MiB each side, see
+ * kc_slots_plan): KVM must back the new pages at once, and the next
+ * request must find the snapshot again.  On the VM kept from boot (its
+ * slots grew while main() allocated) and on a VM created on the image. */
+static void grow_twice(struct guest *g)
+{
+	struct kc_vm_stats st;
+	uint64_t grows;
+	int i;
+
+	kc_vm_stats(g->vm, &st);
+	grows = st.slot_grows;
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(guest_get(g, "/"), KC_OK, "request %d: %s", i,
+		             g->res.error);
+		cr_assert_str_eq(guest_body(g), "clean 56 MiB\n",
+		                 "request %d: %s", i, guest_body(g));
+		cr_assert_eq(kc_vm_reset(g->vm), 0);
+		kc_vm_stats(g->vm, &st);
+		if (i == 0)
+			cr_assert_gt(st.slot_grows, grows, "no slot grew");
+		else /* grown slots stay: no more ioctls */
+			cr_assert_eq(st.slot_grows, grows, "request %d", i);
+		grows = st.slot_grows;
+	}
+}
+
+Test(memory, allocations_past_the_slots)
+{
+	struct kc_vm_stats st;
+	struct guest g;
+	char err[256];
+
+	guest_boot(&g, P("grow_memory"), NULL);
+	cr_assert_eq(g.boot, 0, "boot failed: %s", g.err);
+	kc_vm_stats(g.vm, &st);
+	cr_assert_gt(st.slot_grows, 0, "main() grew no slot");
+	grow_twice(&g);
+	kc_vm_destroy(g.vm);
+	g.vm = NULL;
+	cr_assert_eq(kc_vm_create(g.img, NULL, NULL, &g.vm, err, sizeof(err)),
+	             0, "%s", err);
+	grow_twice(&g);
+	cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+	guest_free(&g);
+}

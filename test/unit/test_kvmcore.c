@@ -210,3 +210,102 @@ Test(gmem, strings_stop_at_unmapped_pages)
 	cr_assert_eq(len, 0xffe);
 	cr_assert_null(kc_gmem_str(mem, &lay, 0x402000, 16, &len));
 }
+
+/* Memory slots for a 256M guest with the default limits. */
+static struct kc_layout slot_lay;
+
+static void make_slot_layout(void)
+{
+	struct kc_limits lim;
+	struct kc_elf_plan plan = {.hi = 0x410000};
+	char err[128];
+
+	kc_limits_default(&lim);
+	cr_assert_eq(
+	    kc_layout_compute(&lim, &plan, &slot_lay, err, sizeof(err)), 0,
+	    "%s", err);
+}
+
+TestSuite(slots, .init = make_slot_layout);
+
+#define MIB (1ULL << 20)
+
+Test(slots, fresh_slots_cover_snapshot_with_headroom)
+{
+	struct kc_slots s;
+
+	kc_slots_empty(&slot_lay, &s);
+	kc_slots_plan(&slot_lay, 0x410000, slot_lay.mmap_top, &s);
+	cr_assert(kc_slots_cover(&s, 0x410000, slot_lay.mmap_top));
+	cr_assert_eq(s.low_end, 8 * MIB); /* 4M + 64K + headroom, rounded */
+	cr_assert_leq(s.high_start, slot_lay.mmap_top - KC_SLOT_HEADROOM);
+	cr_assert_gt(s.high_start, slot_lay.mmap_top - 2 * KC_SLOT_HEADROOM);
+	/* Stack, request area and page tables sit above mmap_top. */
+	cr_assert_lt(s.high_start, slot_lay.stack_bottom);
+	cr_assert_lt(s.low_end, s.high_start);
+	/* Far less than all of max_memory. */
+	cr_assert_lt(s.low_end + (slot_lay.mem_size - s.high_start), 24 * MIB);
+}
+
+Test(slots, headroom_needs_no_growth)
+{
+	struct kc_slots s, before;
+
+	kc_slots_empty(&slot_lay, &s);
+	kc_slots_plan(&slot_lay, 0x410000, slot_lay.mmap_top, &s);
+	before = s;
+	cr_assert(kc_slots_cover(&s, 0x410000 + MIB, slot_lay.mmap_top - MIB));
+	kc_slots_plan(&slot_lay, 0x410000 + MIB, slot_lay.mmap_top - MIB, &s);
+	cr_assert_eq(s.low_end, before.low_end);
+	cr_assert_eq(s.high_start, before.high_start);
+}
+
+Test(slots, growth_at_least_doubles)
+{
+	struct kc_slots s, before;
+	uint64_t high_size;
+
+	kc_slots_empty(&slot_lay, &s);
+	kc_slots_plan(&slot_lay, 0x410000, slot_lay.mmap_top, &s);
+	before = s;
+	high_size = slot_lay.mem_size - s.high_start;
+	cr_assert_not(kc_slots_cover(&s, 9 * MIB, slot_lay.mmap_top));
+	kc_slots_plan(&slot_lay, 9 * MIB, slot_lay.mmap_top, &s);
+	cr_assert_eq(s.low_end, 16 * MIB);
+	cr_assert_eq(s.high_start, before.high_start);
+	kc_slots_plan(&slot_lay, 9 * MIB, s.high_start - 40 * MIB, &s);
+	cr_assert_eq(s.low_end, 16 * MIB);
+	cr_assert_geq(slot_lay.mem_size - s.high_start, 2 * high_size);
+	cr_assert(kc_slots_cover(&s, 9 * MIB, before.high_start - 40 * MIB));
+}
+
+Test(slots, sides_meet_without_overlap)
+{
+	struct kc_slots s;
+	uint64_t mid = slot_lay.mem_size / 2;
+
+	kc_slots_empty(&slot_lay, &s);
+	kc_slots_plan(&slot_lay, 0x410000, slot_lay.mmap_top, &s);
+	/* The heap reaches just below the mmap area: everything is backed. */
+	kc_slots_plan(&slot_lay, mid, mid + KC_STACK_GUARD, &s);
+	cr_assert(kc_slots_cover(&s, mid, mid + KC_STACK_GUARD));
+	cr_assert_leq(s.low_end, s.high_start);
+	kc_slots_plan(&slot_lay, slot_lay.mmap_top - KC_STACK_GUARD,
+	              slot_lay.mmap_top, &s);
+	cr_assert_eq(s.low_end, s.high_start);
+	cr_assert(kc_slots_cover(&s, slot_lay.mmap_top - KC_STACK_GUARD,
+	                         slot_lay.mmap_top));
+}
+
+Test(slots, whole_memory_from_either_end)
+{
+	struct kc_slots s;
+
+	kc_slots_empty(&slot_lay, &s);
+	kc_slots_plan(&slot_lay, 0x410000, slot_lay.heap_base + KC_STACK_GUARD,
+	              &s);
+	cr_assert_leq(s.low_end, s.high_start);
+	cr_assert(
+	    kc_slots_cover(&s, 0x410000, slot_lay.heap_base + KC_STACK_GUARD));
+	cr_assert_eq(s.high_start, s.low_end); /* mmap filled the space */
+}
