@@ -120,7 +120,8 @@ static inline bool kc_slots_cover(const struct kc_slots *s, uint64_t brk_high,
  * Grow the slots *s so that they cover [0, brk_high) and [mmap_min,
  * mem_size) (brk_high <= mmap_min <= mmap_top), with headroom.  A side that
  * grows at least doubles, so a VM regrows a slot a few times at most.
- * Never shrinks a slot, never makes them overlap.  Pure arithmetic.
+ * Never shrinks a slot, never makes them overlap or leaves one empty.
+ * Pure arithmetic.
  */
 void kc_slots_plan(const struct kc_layout *lay, uint64_t brk_high,
                    uint64_t mmap_min, struct kc_slots *s);

@@ -86,25 +86,38 @@ void kc_slots_empty(const struct kc_layout *lay, struct kc_slots *s)
 void kc_slots_plan(const struct kc_layout *lay, uint64_t brk_high,
                    uint64_t mmap_min, struct kc_slots *s)
 {
-	uint64_t mem = lay->mem_size, want, size;
+	uint64_t mem = lay->mem_size, low = s->low_end, high = s->high_start;
+	uint64_t size = mem - high;
 
-	/* The low side first, up to the high slot as it is; then the high
-	 * side down to the new low end: no overlap at any step. */
-	if (brk_high > s->low_end && s->low_end < s->high_start) {
-		want = SLOT_UP(brk_high + KC_SLOT_HEADROOM);
-		if (want < 2 * s->low_end)
-			want = 2 * s->low_end;
-		s->low_end = want < s->high_start ? want : s->high_start;
+	if (low >= high)
+		return; /* they meet: everything is backed */
+	if (brk_high > low) {
+		low = SLOT_UP(brk_high + KC_SLOT_HEADROOM);
+		if (low < 2 * s->low_end)
+			low = 2 * s->low_end;
 	}
-	if (mmap_min < s->high_start && s->low_end < s->high_start) {
-		size = mem - s->high_start;
-		want = mmap_min > KC_SLOT_HEADROOM
+	if (mmap_min < high) {
+		high = mmap_min > KC_SLOT_HEADROOM
 		           ? SLOT_DOWN(mmap_min - KC_SLOT_HEADROOM)
 		           : 0;
 		if (size > mem / 2)
-			want = 0;
-		else if (want > mem - 2 * size)
-			want = mem - 2 * size;
-		s->high_start = want > s->low_end ? want : s->low_end;
+			high = 0;
+		else if (high > mem - 2 * size)
+			high = mem - 2 * size;
 	}
+	/* Where they would overlap they meet instead, at a point where
+	 * neither shrinks nor becomes empty (KVM refuses an empty slot):
+	 * the old edge of the side that did not grow, else the heap's end
+	 * (0 < brk_high <= mmap_min < mem_size). */
+	if (low > high) {
+		if (brk_high <= s->low_end)
+			low = s->low_end;
+		else if (mmap_min >= s->high_start)
+			low = s->high_start;
+		else
+			low = brk_high;
+		high = low;
+	}
+	s->low_end = low;
+	s->high_start = high;
 }

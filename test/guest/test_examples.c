@@ -196,3 +196,24 @@ Test(memory, allocations_past_the_slots)
 	cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
 	guest_free(&g);
 }
+
+/* A program that nearly fills max_memory: the two slots meet. */
+Test(memory, program_filling_max_memory)
+{
+	struct kc_limits lim;
+	struct guest g;
+	int i;
+
+	kc_limits_default(&lim);
+	lim.max_memory = 16 << 20;
+	lim.stack_size = 64 << 10;
+	lim.max_body_size = 64 << 10;
+	guest_boot(&g, P("full_memory"), &lim);
+	cr_assert_eq(g.boot, 0, "boot failed: %s", g.err);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+		cr_assert_str_eq(guest_body(&g), "full 11 MiB\n");
+		cr_assert_eq(kc_vm_reset(g.vm), 0);
+	}
+	guest_free(&g);
+}

@@ -309,3 +309,92 @@ Test(slots, whole_memory_from_either_end)
 	    kc_slots_cover(&s, 0x410000, slot_lay.heap_base + KC_STACK_GUARD));
 	cr_assert_eq(s.high_start, s.low_end); /* mmap filled the space */
 }
+
+/* A program that nearly fills a small max_memory: the headroom of one side
+ * reaches into the other before either slot exists.  Both must still be
+ * created (KVM refuses an empty one) and meet without overlap. */
+Test(slots, fresh_slots_in_a_full_guest)
+{
+	struct kc_limits lim;
+	struct kc_elf_plan plan = {.lo = 0x400000};
+	struct kc_layout l;
+	struct kc_slots s;
+	char err[128];
+
+	kc_limits_default(&lim);
+	lim.max_memory = 16 * MIB;
+	lim.stack_size = 64 * 1024;
+	lim.max_body_size = 64 * 1024;
+	cr_assert_eq(kc_layout_compute(&lim, &plan, &l, err, sizeof(err)), 0,
+	             "%s", err);
+	plan.hi = l.mmap_top - KC_STACK_GUARD - 4 * KC_PAGE_SIZE;
+	cr_assert_eq(kc_layout_compute(&lim, &plan, &l, err, sizeof(err)), 0,
+	             "%s", err);
+	kc_slots_empty(&l, &s);
+	kc_slots_plan(&l, l.heap_base, l.mmap_top, &s);
+	cr_assert_gt(s.low_end, 0);
+	cr_assert_lt(s.high_start, l.mem_size);
+	cr_assert_eq(s.low_end, s.high_start);
+	cr_assert_geq(s.low_end, l.heap_base);
+	cr_assert_leq(s.high_start, l.mmap_top);
+}
+
+/* Random allocation walks over a few layouts: the slots always cover the
+ * allocations, never overlap, never shrink, are never empty and stay
+ * page-aligned (KVM's rules). */
+Test(slots, random_walks_keep_the_rules)
+{
+	static const uint64_t mems[] = {16 * MIB, 40 * MIB, 256 * MIB,
+	                                1024 * MIB + 4096};
+	uint64_t seed = 12345;
+	unsigned m, walk, step;
+
+	for (m = 0; m < sizeof(mems) / sizeof(mems[0]); m++) {
+		struct kc_limits lim;
+		struct kc_elf_plan plan = {.lo = 0x400000, .hi = 0x410000};
+		struct kc_layout l;
+		char err[128];
+
+		kc_limits_default(&lim);
+		lim.max_memory = mems[m];
+		lim.stack_size = mems[m] / 8;
+		lim.max_body_size = 64 * 1024;
+		cr_assert_eq(
+		    kc_layout_compute(&lim, &plan, &l, err, sizeof(err)), 0,
+		    "%s", err);
+		for (walk = 0; walk < 200; walk++) {
+			uint64_t brk = l.heap_base, mmin = l.mmap_top;
+			struct kc_slots s, old;
+
+			kc_slots_empty(&l, &s);
+			for (step = 0; step < 20; step++) {
+				uint64_t room = mmin - KC_STACK_GUARD - brk;
+
+				seed = seed * 6364136223846793005ULL +
+				       1442695040888963407ULL;
+				/* up to all the room left, in pages */
+				room =
+				    (seed >> 33) % (room / 4096 + 1) * 4096 >>
+				    (seed & 7);
+				room &= ~4095ULL;
+				if (seed & 0x100)
+					brk += room;
+				else
+					mmin -= room;
+				old = s;
+				kc_slots_plan(&l, brk, mmin, &s);
+				cr_assert(kc_slots_cover(&s, brk, mmin),
+				          "mem %llu walk %u step %u",
+				          (unsigned long long)mems[m], walk,
+				          step);
+				cr_assert_leq(s.low_end, s.high_start);
+				cr_assert_gt(s.low_end, 0);
+				cr_assert_lt(s.high_start, l.mem_size);
+				cr_assert_geq(s.low_end, old.low_end);
+				cr_assert_leq(s.high_start, old.high_start);
+				cr_assert_eq(s.low_end % 4096, 0);
+				cr_assert_eq(s.high_start % 4096, 0);
+			}
+		}
+	}
+}
