@@ -245,7 +245,6 @@ struct kc_vm {
 	struct kc_alloc alloc;
 	uint64_t req_used;     /* bytes of the request area written */
 	struct kc_touch touch; /* page-table pages the host changed */
-	struct kc_slots slots; /* what KVM backs of mem (see layout.c) */
 	struct kc_restore restore;
 	struct kfpm_ready ready;
 	struct kc_result *res;
@@ -257,7 +256,8 @@ struct kc_vm {
 		char buf[KC_OUTPUT_LINE_MAX];
 	} line[2]; /* stdout, stderr */
 	struct kc_vm_stats stats;
-	struct kc_gdb *gdb; /* a request under the debugger, or NULL */
+	struct kc_gdb *gdb;    /* a request under the debugger, or NULL */
+	struct kc_slots slots; /* what KVM backs of mem (see layout.c) */
 };
 
 /* Continue running the guest (a kc_sys_handle result). */
