@@ -247,7 +247,7 @@ def report(raw):
         w("|---|---|")
         for key, name in (
                 ("VmallocUsed", "VmallocUsed (KVM's memslot metadata, "
-                 "sized by max_memory)"),
+                 "sized by the memory slots)"),
                 ("Slab", "Slab"),
                 ("KernelStack", "KernelStack"),
                 ("PageTables", "PageTables (host page tables)"),
