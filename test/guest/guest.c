@@ -47,15 +47,21 @@ void guest_boot(struct guest *g, const char *path, const struct kc_limits *lim)
 		fs_program_free(&prog);
 }
 
-enum kc_status guest_get(struct guest *g, const char *url)
+struct kc_request guest_request(const char *url)
 {
 	const char *q = strchr(url, '?');
-	struct kc_request req = {
+
+	return (struct kc_request){
 	    .method = {"GET", 3},
 	    .uri = {url, strlen(url)},
 	    .query = {q ? q + 1 : "", q ? strlen(q + 1) : 0},
 	    .remote_addr = {"127.0.0.1", 9},
 	};
+}
+
+enum kc_status guest_get(struct guest *g, const char *url)
+{
+	struct kc_request req = guest_request(url);
 
 	cr_assert_eq(g->boot, 0, "boot failed: %s", g->err);
 	return kc_vm_request(g->vm, &req, &g->res);

@@ -23,6 +23,9 @@ void guest_require_kvm(void);
 /* Boot path with lim (NULL: defaults); g->boot holds the result. */
 void guest_boot(struct guest *g, const char *path, const struct kc_limits *lim);
 
+/* A GET of url (its query split off) from 127.0.0.1. */
+struct kc_request guest_request(const char *url);
+
 /* One GET of url; returns the status, g->res holds the result. */
 enum kc_status guest_get(struct guest *g, const char *url);
 

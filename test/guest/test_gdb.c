@@ -127,13 +127,7 @@ static void *client_thread(void *arg)
 
 static enum kc_status run_session(struct session *s, const char *url)
 {
-	const char *q = strchr(url, '?');
-	struct kc_request req = {
-	    .method = {"GET", 3},
-	    .uri = {url, strlen(url)},
-	    .query = {q ? q + 1 : "", q ? strlen(q + 1) : 0},
-	    .remote_addr = {"127.0.0.1", 9},
-	};
+	struct kc_request req = guest_request(url);
 	struct sockaddr_in a;
 	socklen_t len = sizeof(a);
 	pthread_t t;
