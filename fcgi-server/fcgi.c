@@ -49,6 +49,13 @@ static size_t fcgi_params(FCGX_ParamArray envp, struct fs_param *p, char *names,
 	return n;
 }
 
+static bool has_body(const struct fs_param *p, size_t n)
+{
+	const char *cl = fs_param_get(p, n, "CONTENT_LENGTH");
+
+	return cl && *cl && strcmp(cl, "0") != 0;
+}
+
 /* Read the body the route allows; NULL on a short read. */
 static char *fcgi_body(FCGX_Request *req, uint64_t len)
 {
@@ -73,17 +80,18 @@ bool fs_fcgi_serve(struct fs_server *srv, struct fs_fcgi_conn *c)
 		return false; /* closed by the peer, or a protocol error */
 	n = fcgi_params(c->req.envp, p, names, sizeof(names));
 	fs_route(srv, p, n, &r);
-	if (r.kind == FS_ROUTE_ERROR && r.status == 413)
-		c->req.keepConnection = 0; /* its body stays unread */
 	if (fs_route_reads_body(&r)) {
 		body = fcgi_body(&c->req, r.content_length);
 		if (body == NULL) {
-			r.kind = FS_ROUTE_ERROR;
-			r.status = 400;
-			r.message =
-			    "request body shorter than Content-Length\n";
+			fs_route_error(&r, 400,
+			               "request body shorter than "
+			               "Content-Length\n");
 			c->req.keepConnection = 0;
 		}
+	} else if (has_body(p, n)) {
+		/* Refused unread (413, 403, 404...): the rest of its stdin
+		 * records would come before the next request. */
+		c->req.keepConnection = 0;
 	}
 	fs_answer(srv, &r, p, n, body, body ? r.content_length : 0, fcgi_write,
 	          c->req.out);

@@ -61,13 +61,6 @@ const char *fs_param_get(const struct fs_param *p, size_t n, const char *name)
 	return NULL;
 }
 
-static void route_error(struct fs_route *r, int status, const char *msg)
-{
-	r->kind = FS_ROUTE_ERROR;
-	r->status = status;
-	r->message = msg;
-}
-
 /* The request path: REQUEST_URI without its query (SCRIPT_NAME when the
  * front end sent no REQUEST_URI). */
 static size_t request_path(const struct fs_param *p, size_t n,
@@ -114,22 +107,22 @@ static void route_tenant(struct fs_server *s, const struct fs_param *p,
 	const char *key;
 
 	if (host == NULL || *host == 0)
-		return route_error(r, 400, "missing Host header\n");
+		return fs_route_error(r, 400, "missing Host header\n");
 	if (fs_host_normalize(host, strlen(host), r->host, sizeof(r->host)) < 0)
-		return route_error(r, 400, "invalid Host header\n");
+		return fs_route_error(r, 400, "invalid Host header\n");
 	r->tenant = fs_tenants_find(s->tenants, r->host);
 	if (r->tenant == NULL)
-		return route_error(r, 404, "unknown host\n");
+		return fs_route_error(r, 404, "unknown host\n");
 	if (cl && *cl && fs_parse_uint(cl, &r->content_length))
-		return route_error(r, 400, "invalid Content-Length\n");
+		return fs_route_error(r, 400, "invalid Content-Length\n");
 	key = fs_param_get(p, n, "HTTP_X_LIVEUPDATE");
 	if (key)
 		return fs_upload_route(s, p, n, key, r);
 	if (r->content_length > r->tenant->conf->limits.max_body_size)
-		return route_error(r, 413, "request body too large\n");
+		return fs_route_error(r, 413, "request body too large\n");
 	fs_tenant_refresh(r->tenant, s->sb);
 	if (r->tenant->img == NULL)
-		return route_error(r, 503,
+		return fs_route_error(r, 503,
 		                   "the site's program is not loaded\n");
 	r->kind = FS_ROUTE_TENANT;
 }
@@ -147,10 +140,10 @@ void fs_route(struct fs_server *s, const struct fs_param *p, size_t n,
 		if (status_allowed(s->conf, fs_param_get(p, n, "REMOTE_ADDR")))
 			r->kind = FS_ROUTE_STATUS;
 		else
-			route_error(r, 403,
+			fs_route_error(r, 403,
 			            "status is not allowed from here\n");
 	} else if (s->status_only) {
-		route_error(r, 404, "only status and ping are served here\n");
+		fs_route_error(r, 404, "only status and ping are served here\n");
 	} else {
 		route_tenant(s, p, n, r);
 	}

@@ -68,6 +68,15 @@ const char *fs_param_get(const struct fs_param *p, size_t n, const char *name);
 void fs_route(struct fs_server *s, const struct fs_param *p, size_t n,
               struct fs_route *r);
 
+/* Make r an answer of the server's own: status with a short text. */
+static inline void fs_route_error(struct fs_route *r, int status,
+                                  const char *message)
+{
+	r->kind = FS_ROUTE_ERROR;
+	r->status = status;
+	r->message = message;
+}
+
 /* Whether the front end reads the body (content_length bytes) before
  * fs_answer. */
 static inline bool fs_route_reads_body(const struct fs_route *r)

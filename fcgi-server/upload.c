@@ -11,13 +11,6 @@
 #include "scoreboard.h"
 #include "upload.h"
 
-static void refuse(struct fs_route *r, int status, const char *msg)
-{
-	r->kind = FS_ROUTE_ERROR;
-	r->status = status;
-	r->message = msg;
-}
-
 void fs_upload_route(const struct fs_server *s, const struct fs_param *p,
                      size_t n, const char *key, struct fs_route *r)
 {
@@ -25,16 +18,16 @@ void fs_upload_route(const struct fs_server *s, const struct fs_param *p,
 	const char *cl = fs_param_get(p, n, "CONTENT_LENGTH");
 
 	if (method == NULL || strcmp(method, "POST") != 0)
-		return refuse(r, 405, "live update needs POST\n");
+		return fs_route_error(r, 405, "live update needs POST\n");
 	if (r->tenant->conf->key == NULL)
-		return refuse(r, 403,
+		return fs_route_error(r, 403,
 		              "live update is not enabled for this site\n");
 	if (!fs_key_equal(r->tenant->conf->key, key))
-		return refuse(r, 403, "wrong live-update key\n");
+		return fs_route_error(r, 403, "wrong live-update key\n");
 	if (cl == NULL || *cl == 0)
-		return refuse(r, 411, "live update needs a Content-Length\n");
+		return fs_route_error(r, 411, "live update needs a Content-Length\n");
 	if (r->content_length > s->conf->upload_max_size)
-		return refuse(r, 413, "program larger than upload_max_size\n");
+		return fs_route_error(r, 413, "program larger than upload_max_size\n");
 	r->kind = FS_ROUTE_UPLOAD;
 }
 

@@ -138,12 +138,10 @@ static void serve_scgi_conn(struct worker *w, int fd)
 				break;
 			have += (size_t)k;
 		}
-		if (body == NULL || have < r.content_length) {
-			r.kind = FS_ROUTE_ERROR;
-			r.status = 400;
-			r.message =
-			    "request body shorter than CONTENT_LENGTH\n";
-		}
+		if (body == NULL || have < r.content_length)
+			fs_route_error(&r, 400,
+			               "request body shorter than "
+			               "CONTENT_LENGTH\n");
 	}
 	fs_answer(w->srv, &r, p, n, body, r.content_length, write_all, &fd);
 	free(body);
