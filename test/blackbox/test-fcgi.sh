@@ -57,6 +57,46 @@ PY
 get hello.test /
 check "malformed and cut FastCGI leave the server serving" [ "$STATUS" = 200 ]
 
+# A kept connection goes on after a request whose body was read, and is
+# closed after one whose body was refused unread (its stdin records would
+# come first on the connection).
+check "keep-conn: kept after a GET, closed after a refused POST body" \
+	python3 - "$T/kvm-fpm.sock" <<'PY'
+import socket, struct, sys
+def rec(t, body):
+    return struct.pack(">BBHHBx", 1, t, 1, len(body), 0) + body
+def pairs(d):
+    out = b""
+    for k, v in d.items():
+        out += bytes([len(k), len(v)]) + k + v
+    return out
+def request(host, method, body=b""):
+    p = {b"REQUEST_METHOD": method, b"REQUEST_URI": b"/k", b"HTTP_HOST": host,
+         b"REMOTE_ADDR": b"127.0.0.1", b"CONTENT_LENGTH": str(len(body)).encode()}
+    return (rec(1, struct.pack(">HB5x", 1, 1)) + rec(4, pairs(p)) + rec(4, b"")
+            + (rec(5, body) if body else b"") + rec(5, b""))
+def answer(s):
+    data = b""
+    while True:
+        h = s.recv(8, socket.MSG_WAITALL)
+        if len(h) < 8:
+            return data, False
+        _, t, _, n, pad = struct.unpack(">BBHHBx", h)
+        body = s.recv(n + pad, socket.MSG_WAITALL)[:n] if n + pad else b""
+        if t == 6:
+            data += body
+        if t == 3:
+            return data, True
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+s.sendall(request(b"hello.test", b"GET"))
+a, ok = answer(s)
+assert ok and a.startswith(b"Status: 200"), a[:40]
+s.sendall(request(b"nobody.test", b"POST", b"0123456789"))
+a, ok = answer(s)
+assert ok and a.startswith(b"Status: 404"), a[:40]
+assert s.recv(1) == b"", "the connection stayed open"
+PY
+
 # --- load helpers
 load_start() {
 	rm -f "$T/stop" "$T/codes"
