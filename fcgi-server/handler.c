@@ -123,7 +123,7 @@ static void route_tenant(struct fs_server *s, const struct fs_param *p,
 	fs_tenant_refresh(r->tenant, s->sb);
 	if (r->tenant->img == NULL)
 		return fs_route_error(r, 503,
-		                   "the site's program is not loaded\n");
+		                      "the site's program is not loaded\n");
 	r->kind = FS_ROUTE_TENANT;
 }
 
@@ -141,9 +141,10 @@ void fs_route(struct fs_server *s, const struct fs_param *p, size_t n,
 			r->kind = FS_ROUTE_STATUS;
 		else
 			fs_route_error(r, 403,
-			            "status is not allowed from here\n");
+			               "status is not allowed from here\n");
 	} else if (s->status_only) {
-		fs_route_error(r, 404, "only status and ping are served here\n");
+		fs_route_error(r, 404,
+		               "only status and ping are served here\n");
 	} else {
 		route_tenant(s, p, n, r);
 	}
@@ -247,11 +248,10 @@ static void log_access(const struct fs_param *p, size_t n,
 {
 	if (r->kind == FS_ROUTE_PING)
 		return;
-	fs_access_log(param_str(p, n, "REMOTE_ADDR", "-").ptr,
-	              r->host[0] ? r->host : "-",
-	              param_str(p, n, "REQUEST_METHOD", "GET").ptr,
-	              param_str(p, n, "REQUEST_URI", "/").ptr, status, bytes,
-	              usec);
+	fs_access_log(
+	    param_str(p, n, "REMOTE_ADDR", "-").ptr, r->host[0] ? r->host : "-",
+	    param_str(p, n, "REQUEST_METHOD", "GET").ptr,
+	    param_str(p, n, "REQUEST_URI", "/").ptr, status, bytes, usec);
 }
 
 static enum fs_sb_kind sb_kind(enum kc_status st)
@@ -323,8 +323,10 @@ static int answer_tenant(struct fs_server *s, const struct fs_route *r,
 		fs_debug_done(&dbg);
 		fs_sb_request_end(s->sb, (unsigned)s->sb_slot, r->tenant->sb,
 		                  503, FS_SB_FAULT, 0);
-		log_access(p, n, r, 503, 20, 0);
-		return fs_write_plain(503, "no VM for this site\n", write, ctx);
+		static const char msg[] = "no VM for this site\n";
+
+		log_access(p, n, r, 503, sizeof(msg) - 1, 0);
+		return fs_write_plain(503, msg, write, ctx);
 	}
 	memset(&req, 0, sizeof(req));
 	req.method = param_str(p, n, "REQUEST_METHOD", "GET");

@@ -10,13 +10,23 @@
 #include "scoreboard.h"
 #include "tenants.h"
 
+int fs_tenant_upload_name(const struct fs_tenant *t, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s.elf", t->conf->name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 int fs_tenant_upload_path(const struct fs_tenant *t, char *buf, size_t len)
 {
+	char name[300];
 	int n;
 
 	if (t->program_dir == NULL || t->program_dir[0] == 0)
 		return -ENOENT;
-	n = snprintf(buf, len, "%s/%s.elf", t->program_dir, t->conf->name);
+	if (fs_tenant_upload_name(t, name, sizeof(name)))
+		return -ENAMETOOLONG;
+	n = snprintf(buf, len, "%s/%s", t->program_dir, name);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 

@@ -45,6 +45,10 @@ struct fs_tenant *fs_tenants_find(const struct fs_tenants *t, const char *host);
  */
 void fs_tenant_refresh(struct fs_tenant *t, struct fs_scoreboard *sb);
 
+/* "NAME.elf": the file name of t's uploaded program in program_dir.  0
+ * or -ENAMETOOLONG. */
+int fs_tenant_upload_name(const struct fs_tenant *t, char *buf, size_t len);
+
 /* "DIR/NAME.elf": where an uploaded program of t lives.  0, or -ENOENT
  * without a program_dir, -ENAMETOOLONG. */
 int fs_tenant_upload_path(const struct fs_tenant *t, char *buf, size_t len);

@@ -20,14 +20,16 @@ void fs_upload_route(const struct fs_server *s, const struct fs_param *p,
 	if (method == NULL || strcmp(method, "POST") != 0)
 		return fs_route_error(r, 405, "live update needs POST\n");
 	if (r->tenant->conf->key == NULL)
-		return fs_route_error(r, 403,
-		              "live update is not enabled for this site\n");
+		return fs_route_error(
+		    r, 403, "live update is not enabled for this site\n");
 	if (!fs_key_equal(r->tenant->conf->key, key))
 		return fs_route_error(r, 403, "wrong live-update key\n");
 	if (cl == NULL || *cl == 0)
-		return fs_route_error(r, 411, "live update needs a Content-Length\n");
+		return fs_route_error(r, 411,
+		                      "live update needs a Content-Length\n");
 	if (r->content_length > s->conf->upload_max_size)
-		return fs_route_error(r, 413, "program larger than upload_max_size\n");
+		return fs_route_error(r, 413,
+		                      "program larger than upload_max_size\n");
 	r->kind = FS_ROUTE_UPLOAD;
 }
 
@@ -39,10 +41,13 @@ static int publish(struct fs_server *s, struct fs_tenant *t, const void *elf,
 	char name[300];
 	int dirfd, r;
 
+	if (fs_tenant_upload_name(t, name, sizeof(name))) {
+		snprintf(err, errlen, "host name too long for a file name");
+		return -ENAMETOOLONG;
+	}
 	dirfd = fs_program_dir_lock(t->program_dir, err, errlen);
 	if (dirfd < 0)
 		return dirfd;
-	snprintf(name, sizeof(name), "%s.elf", t->conf->name);
 	r = fs_program_store(dirfd, name, elf, len, err, errlen);
 	if (r == 0)
 		*version = fs_sb_program_bump(s->sb, t->sb);
