@@ -377,6 +377,24 @@ void kc_vm_debug_unpoke(struct kc_vm *vm)
 		vm->run->immediate_exit = 0;
 }
 
+/*
+ * The syscall stub returns to user mode with iretq and r11 as RFLAGS, and
+ * r11 is the caller's own on the direct call path (KFPM_CALL_ENTRY): on
+ * VMX/SVM an IOPL of 3 there would give ring 3 the I/O ports.  Clamp it
+ * here rather than in the stub, where under PVM each instruction is
+ * emulated; every return from that stub passes this exit.
+ */
+static void clamp_call_rflags(struct kc_vm *vm)
+{
+	struct kvm_regs *r = &vm->run->s.regs.regs;
+	uint64_t clamped = kc_x86_user_rflags(r->r11);
+
+	if (clamped != r->r11) {
+		r->r11 = clamped;
+		vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	}
+}
+
 /* KC_RESUME, or the status that ends the run. */
 static int handle_exit(struct kc_vm *vm)
 {
@@ -386,7 +404,10 @@ static int handle_exit(struct kc_vm *vm)
 	case KVM_EXIT_IO:
 		if (run->io.direction == KVM_EXIT_IO_OUT &&
 		    run->io.port == KC_PORT_SYSCALL) {
-			int st = kc_sys_handle(vm);
+			int st;
+
+			clamp_call_rflags(vm);
+			st = kc_sys_handle(vm);
 
 			/* One predictable branch is all a request without a
 			 * debugger pays. */
@@ -491,8 +512,9 @@ void kc_vm_enter_user(struct kc_vm *vm, uint64_t rip, uint64_t rsp,
 	r->rsp = KC_IST_TOP;
 	r->rflags = 0x2;
 	r->rcx = rip;   /* sysret target */
-	r->r11 = 0x202; /* user rflags: IF, IOPL 0 */
+	r->r11 = kc_x86_user_rflags(0); /* sysret's: IF, IOPL 0 */
 	r->r12 = rsp;
 	r->rdi = rdi;
-	vm->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	/* Or: the reset may have asked for the snapshot's segments. */
+	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 }
