@@ -303,6 +303,10 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns);
 void kc_vm_enter_user(struct kc_vm *vm, uint64_t rip, uint64_t rsp,
                       uint64_t rdi);
 
+/* Does KVM shadow the guest's page tables (no EPT or NPT: PVM, nested
+ * hosts)?  Then it misses the host's own changes to them (reset.c). */
+bool kc_kvm_shadow_paging(void);
+
 /* Create the KVM VM and vCPU for vm->mem with sregs.  0 or -errno. */
 int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
                    size_t errlen);

@@ -27,6 +27,35 @@ static int kvm_fd = -1;
 static int run_mmap_size;
 static struct kvm_cpuid2 *cpuid;
 static bool have_smep;
+static bool have_sync_sregs; /* segments read at every exit, for free */
+static bool have_tdp;        /* EPT or NPT: see kc_kvm_shadow_paging */
+
+/* Is a module parameter (a /sys/module path) on? */
+static bool module_param_on(const char *path)
+{
+	char c = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == 'Y' || c == 'y' || c == '1';
+}
+
+/* KVM says nothing of its MMU to userspace; its modules' parameters do.
+ * Unknown counts as shadow paging, the case that needs more work. */
+static bool detect_tdp(void)
+{
+	return module_param_on("/sys/module/kvm_intel/parameters/ept") ||
+	       module_param_on("/sys/module/kvm_amd/parameters/npt");
+}
+
+bool kc_kvm_shadow_paging(void)
+{
+	return !have_tdp;
+}
 
 int kc_init(char *err, size_t errlen)
 {
@@ -52,6 +81,8 @@ int kc_init(char *err, size_t errlen)
 		    "KVM lacks KVM_CAP_SYNC_REGS or KVM_CAP_IMMEDIATE_EXIT");
 		goto fail;
 	}
+	have_sync_sregs = r & KVM_SYNC_X86_SREGS;
+	have_tdp = detect_tdp();
 	run_mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	for (n = 64; n <= 4096; n *= 2) {
 		free(cpuid);
@@ -216,7 +247,9 @@ int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
 	what = "KVM_SET_MSRS";
 	if (set_msrs(vm->vcpu_fd))
 		goto fail;
-	vm->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	/* The reset compares the segments with the snapshot's (reset.c). */
+	vm->run->kvm_valid_regs =
+	    KVM_SYNC_X86_REGS | (have_sync_sregs ? KVM_SYNC_X86_SREGS : 0);
 	return 0;
 fail:
 	snprintf(err, errlen, "%s failed: %s", what, strerror(errno));
@@ -511,7 +544,7 @@ void kc_vm_enter_user(struct kc_vm *vm, uint64_t rip, uint64_t rsp,
 	r->rip = KC_STUBS_ADDR + KC_STUB_ENTRY;
 	r->rsp = KC_IST_TOP;
 	r->rflags = 0x2;
-	r->rcx = rip;   /* sysret target */
+	r->rcx = rip;                   /* sysret target */
 	r->r11 = kc_x86_user_rflags(0); /* sysret's: IF, IOPL 0 */
 	r->r12 = rsp;
 	r->rdi = rdi;

@@ -73,7 +73,10 @@ static void describe_page_fault(struct kc_vm *vm, uint64_t err, char *buf,
 	                     : err & 2 ? "writing"
 	                               : "reading";
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) == 0)
+	/* Synced at the exit when KVM can; asked for otherwise. */
+	if (vm->run->kvm_valid_regs & KVM_SYNC_X86_SREGS)
+		cr2 = vm->run->s.regs.sregs.cr2;
+	else if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) == 0)
 		cr2 = s.cr2;
 	if (cr2 < lay->stack_bottom &&
 	    cr2 >= lay->stack_bottom - KC_STACK_GUARD)

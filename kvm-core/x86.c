@@ -140,9 +140,9 @@ static bool segment_differs(const struct kvm_segment *a,
 	/* Field by field: KVM leaves the padding as it found it. */
 	return a->base != b->base || a->limit != b->limit ||
 	       a->selector != b->selector || a->type != b->type ||
-	       a->present != b->present || a->dpl != b->dpl ||
-	       a->db != b->db || a->s != b->s || a->l != b->l ||
-	       a->g != b->g || a->avl != b->avl || a->unusable != b->unusable;
+	       a->present != b->present || a->dpl != b->dpl || a->db != b->db ||
+	       a->s != b->s || a->l != b->l || a->g != b->g ||
+	       a->avl != b->avl || a->unusable != b->unusable;
 }
 
 bool kc_x86_user_segments_differ(const struct kvm_sregs *now,

@@ -148,9 +148,9 @@ static void make_ready_vm(void)
 	kc_limits_default(&lim);
 	lim.max_memory = 16ULL << 20;
 	lim.stack_size = 1 << 20;
-	cr_assert_eq(kc_layout_compute(&lim, &plan, &ready_img.lay, err,
-	                               sizeof(err)),
-	             0, "%s", err);
+	cr_assert_eq(
+	    kc_layout_compute(&lim, &plan, &ready_img.lay, err, sizeof(err)), 0,
+	    "%s", err);
 	ready_vm.mem = calloc(1, ready_img.lay.mem_size);
 	kc_pt_init(ready_vm.mem, &ready_img.lay);
 	next = KC_PT_POOL(&ready_img.lay);
