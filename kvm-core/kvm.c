@@ -20,6 +20,9 @@
 #define MSR_SYSCALL_MASK          0xc0000084
 #define RFLAGS_CLEARED_ON_SYSCALL 0x47700 /* TF IF DF IOPL NT AC */
 #define CR4_SMEP                  (1u << 20)
+#define CR4_OSXSAVE               (1u << 18)
+#define CPUID1_ECX_XSAVE          (1u << 26)
+#define XCR0_X87_SSE              0x3
 #define TIMER_SIGNAL              (SIGRTMIN + 1)
 #define DEBUG_SIGNAL              (SIGRTMIN + 2) /* GDB wrote: see gdb_session.c */
 
@@ -27,6 +30,7 @@ static int kvm_fd = -1;
 static int run_mmap_size;
 static struct kvm_cpuid2 *cpuid;
 static bool have_smep;
+static bool have_xsave;
 static bool have_sync_sregs; /* segments read at every exit, for free */
 static bool have_tdp;        /* EPT or NPT: see kc_kvm_shadow_paging */
 
@@ -106,6 +110,8 @@ int kc_init(char *err, size_t errlen)
 		if (cpuid->entries[n].function == 7 &&
 		    cpuid->entries[n].index == 0)
 			have_smep = cpuid->entries[n].ebx & (1u << 7);
+		else if (cpuid->entries[n].function == 1)
+			have_xsave = cpuid->entries[n].ecx & CPUID1_ECX_XSAVE;
 	return 0;
 fail:
 	close(kvm_fd);
@@ -133,6 +139,24 @@ static int set_msrs(int vcpu_fd)
 	m.e[3].index = MSR_SYSCALL_MASK;
 	m.e[3].data = RFLAGS_CLEARED_ON_SYSCALL;
 	return ioctl(vcpu_fd, KVM_SET_MSRS, &m) == 4 ? 0 : -EIO;
+}
+
+/*
+ * Only x87 and SSE state is enabled: the entry stub's fxrstor resets all
+ * of it for every request, and AVX (whose upper YMM halves fxrstor leaves
+ * alone) is an invalid opcode.  Under PVM guest user code runs with the
+ * host's CR4, so AVX would run with the host's XCR0 unless the guest's
+ * CR4.OSXSAVE makes KVM load this XCR0 for it.
+ */
+static int limit_xcr0(int vcpu_fd)
+{
+	struct kvm_xcrs x;
+
+	memset(&x, 0, sizeof(x));
+	x.nr_xcrs = 1;
+	x.xcrs[0].xcr = 0;
+	x.xcrs[0].value = XCR0_X87_SSE;
+	return ioctl(vcpu_fd, KVM_SET_XCRS, &x) ? -errno : 0;
 }
 
 /* Back [start, end) of guest memory with slot from the host view mem, or
@@ -241,8 +265,13 @@ int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
 		goto fail;
 	if (have_smep)
 		s.cr4 |= CR4_SMEP; /* ring 0 never runs tenant pages */
+	if (have_xsave)
+		s.cr4 |= CR4_OSXSAVE; /* for the XCR0 below to count */
 	what = "KVM_SET_SREGS";
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s))
+		goto fail;
+	what = "KVM_SET_XCRS";
+	if (have_xsave && limit_xcr0(vm->vcpu_fd))
 		goto fail;
 	what = "KVM_SET_MSRS";
 	if (set_msrs(vm->vcpu_fd))

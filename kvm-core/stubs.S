@@ -10,7 +10,7 @@ kc_stubs_begin:
 	/* Entry for boot and every request, in ring 0: the host sets
 	 * rcx = user rip, r11 = user rflags, r12 = user rsp, rdi = arg.
 	 * Every request starts with the FPU, SSE and x87 state of the
-	 * image below (AVX is off: CR4.OSXSAVE stays clear). */
+	 * image below (XCR0 enables nothing more: kvm.c limit_xcr0). */
 	mov %cr3, %rax
 	mov %rax, %cr3		/* the host cleared dirty bits: flush the TLB */
 	fxrstor64 KC_FXAREA_ADDR
