@@ -84,6 +84,31 @@ Test(vcpu_state, fpu_control_words_and_registers_come_back)
 	clean_after("/fpu", KC_OK, "");
 }
 
+/* Where wrgsbase runs (PVM), the GS base a request wrote is gone for the
+ * next, which reads the fresh VM's; elsewhere both are invalid opcodes. */
+Test(vcpu_state, gs_base_set_by_wrgsbase_comes_back)
+{
+	char fresh[64] = "";
+	enum kc_status st;
+	struct guest g;
+
+	guest_boot(&g, P("cpu_state"), NULL);
+	st = guest_get(&g, "/gs-base");
+	if (st == KC_OK)
+		snprintf(fresh, sizeof(fresh), "%s", guest_body(&g));
+	else
+		cr_assert(strstr(g.res.error, "invalid opcode"), "%s",
+		          g.res.error);
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	expect(&g, "/wrgsbase", st);
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	expect(&g, "/gs-base", st);
+	if (st == KC_OK)
+		cr_assert_str_eq(guest_body(&g), fresh);
+	guest_free(&g);
+	clean_after("/wrgsbase", OK_OR_INVALID_OPCODE, "");
+}
+
 /* XCR0 enables x87 and SSE only, on every host (under PVM user code runs
  * with the host's CR4): AVX is an invalid opcode, so no YMM upper halves
  * can carry a request's secrets to the next. */

@@ -121,6 +121,26 @@ static void spoil_wrfsbase(void)
 	RESPOND_AFTER("wrfsbase %%rsi", "S"(fake_tcb));
 }
 
+/* The same for GS, which musl leaves alone: nothing reads it back but
+ * rdgsbase, which works exactly where wrgsbase does. */
+static void spoil_wrgsbase(void)
+{
+	static uint64_t page[8];
+
+	prepare("gs base spoiled by wrgsbase\n");
+	RESPOND_AFTER("wrgsbase %%rsi", "S"(page));
+}
+
+static void report_gs_base(void)
+{
+	uint64_t base;
+
+	__asm__ volatile("rdgsbase %0" : "=r"(base));
+	snprintf(body, sizeof(body), "gs base %#llx\n",
+	         (unsigned long long)base);
+	backend_response_str(200, "text/plain", body);
+}
+
 static int is_zero(const uint8_t *p, size_t n)
 {
 	while (n--)
@@ -175,6 +195,10 @@ void my_backend(const char *url)
 		spoil_trap_flag();
 	else if (strcmp(url, "/wrfsbase") == 0)
 		spoil_wrfsbase();
+	else if (strcmp(url, "/wrgsbase") == 0)
+		spoil_wrgsbase();
+	else if (strcmp(url, "/gs-base") == 0)
+		report_gs_base();
 	else if (strcmp(url, "/avx") == 0)
 		spoil_ymm();
 	report();
