@@ -230,6 +230,10 @@ static void tenant_report(struct tenant *t, const char *key)
 	       (double)(st.pages_restored - t->before.pages_restored) / n);
 	printf("%s_pages_zeroed %.2f\n", key,
 	       (double)(st.pages_zeroed - t->before.pages_zeroed) / n);
+	printf("%s_sregs_restores %.2f\n", key,
+	       (double)(st.sregs_restores - t->before.sregs_restores) / n);
+	printf("%s_fresh_unmaps %.2f\n", key,
+	       (double)(st.fresh_unmaps - t->before.fresh_unmaps) / n);
 	printf("%s_ioctls %.2f\n", key, (double)t->ioctls / n);
 	printf("%s_snapshot_kib %llu\n", key,
 	       (unsigned long long)(kc_image_snapshot_bytes(t->img) >> 10));

@@ -198,6 +198,10 @@ def report(raw):
     for key, name in (("exits", "KVM exits (kc_vm_stats)"),
                       ("pages_restored", "pages restored (kc_vm_stats)"),
                       ("pages_zeroed", "pages zeroed (kc_vm_stats)"),
+                      ("sregs_restores",
+                       "segments put back (kc_vm_stats)"),
+                      ("fresh_unmaps",
+                       "fresh ranges KVM forgot (kc_vm_stats)"),
                       ("ioctls", "ioctls (counted in process)")):
         w("| %s | %s | %s |" % (name, m.get("hello_" + key, "—"),
                                 m.get("dirty64_" + key, "—")))

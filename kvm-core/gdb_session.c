@@ -332,7 +332,8 @@ static void resume_exc(struct kc_gdb *g, bool step)
 	struct kvm_regs *r = &g->vm->run->s.regs.regs;
 	uint64_t *f = kc_gdb_iret_frame(g);
 
-	f[2] = (f[2] & ~TF) | (step ? TF : 0);
+	/* The resume stub's iretq goes to user mode with these flags. */
+	f[2] = kc_x86_user_rflags((f[2] & ~TF) | (step ? TF : 0));
 	g->stepping = step;
 	r->rip = KC_STUBS_ADDR + KC_STUB_RESUME;
 	r->rsp = g->frame;
@@ -351,9 +352,9 @@ int kc_gdb_exception(struct kc_vm *vm, unsigned vector)
 	enum kc_gdb_action a;
 	const char *where;
 
-	if (frame < KC_IST_BASE || frame > KC_IST_TOP - FRAME_SIZE)
+	f = kc_gmem_ist(vm->mem, frame, FRAME_SIZE);
+	if (f == NULL)
 		return kc_vm_fault(vm, vector);
-	f = (uint64_t *)(vm->mem + frame);
 	if ((f[1] & 3) != 3) /* in the stubs: nothing GDB could show */
 		return kc_vm_fault(vm, vector);
 	g->ctx = KC_GDB_CTX_EXC;
@@ -400,7 +401,7 @@ int kc_gdb_after_call(struct kc_vm *vm)
 	if (!g->stepping && !intr &&
 	    !(brk && (g->fd >= 0 || g->cfg->stop_on_breakpoint)))
 		return KC_RESUME;
-	if (r->rsp < KC_IST_BASE || r->rsp > KC_IST_TOP - FRAME_SIZE)
+	if (kc_gmem_ist(vm->mem, r->rsp, FRAME_SIZE) == NULL)
 		return KC_RESUME;
 	g->ctx = KC_GDB_CTX_CALL;
 	g->frame = r->rsp;

@@ -55,3 +55,10 @@ const char *kc_gmem_str(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
 	}
 	return NULL;
 }
+
+void *kc_gmem_ist(uint8_t *mem, uint64_t rsp, uint64_t len)
+{
+	if (rsp < KC_IST_BASE || rsp > KC_IST_TOP || len > KC_IST_TOP - rsp)
+		return NULL;
+	return mem + rsp;
+}

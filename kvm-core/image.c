@@ -150,9 +150,8 @@ static int take_snapshot(struct kc_image *img, struct kc_vm *vm)
 		return -errno;
 	img->entry = vm->ready.entry;
 	img->backend = vm->ready.backend;
-	/* The caller's stack pointer is in the #UD frame the system call
-	 * went through (see stubs.S). */
-	memcpy(&user_rsp, vm->mem + vm->run->s.regs.regs.rsp + 24, 8);
+	/* Read from its call frame, checked, by kc_hyper_ready(). */
+	user_rsp = vm->ready_rsp;
 	img->user_rsp = ((user_rsp - RED_ZONE) & ~15ULL) - 8;
 	img->alloc = vm->alloc;
 	img->present = calloc(img->lay.mem_size / KC_PAGE_SIZE / 64, 8);

@@ -178,6 +178,8 @@ struct kc_vm_stats {
 	uint64_t pages_zeroed;   /* beyond the snapshot, cleared */
 	uint64_t rebuilds;       /* vCPU state rebuilt after a bad exit */
 	uint64_t slot_grows;     /* memory slots grown for allocations */
+	uint64_t sregs_restores; /* segments a request changed, put back */
+	uint64_t fresh_unmaps;   /* fresh ranges KVM had to forget */
 };
 void kc_vm_stats(const struct kc_vm *vm, struct kc_vm_stats *st);
 

@@ -176,6 +176,20 @@ void kc_x86_build_system(uint8_t *mem);
 /* Special registers for a guest at ring 0 with these page tables. */
 void kc_x86_sregs(struct kvm_sregs *s, const struct kc_layout *lay);
 
+/* The RFLAGS a return to user mode may carry when the guest asked for
+ * rflags (KC_RFLAGS_USER_KEEP and _SET in x86_defs.h). */
+uint64_t kc_x86_user_rflags(uint64_t rflags);
+
+/*
+ * Does now (the vCPU at an exit) differ from snap (the snapshot's, taken
+ * in the stubs) in segment state a request could leave behind?  That is
+ * DS, ES, FS, GS in full (user code loads selectors, arch_prctl sets the
+ * FS base) and the CS and SS selectors (a stop outside the stubs, e.g. a
+ * timeout in user mode).  The rest only ring 0 could change.
+ */
+bool kc_x86_user_segments_differ(const struct kvm_sregs *now,
+                                 const struct kvm_sregs *snap);
+
 /* ---- Guest memory access (gmem.c): the one checked translation ---- */
 
 #define KC_GMEM_WRITE 1
@@ -190,6 +204,15 @@ void kc_x86_sregs(struct kvm_sregs *s, const struct kc_layout *lay);
  */
 void *kc_gmem(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
               uint64_t len, int flags);
+
+/*
+ * Host pointer to [rsp, rsp + len) of the ring-0 exception stack, where
+ * the stubs leave a call's or a fault's frame, or NULL when any of it is
+ * outside that stack: rsp comes from the guest's registers (and, in user
+ * mode, from the tenant), so it is never used unchecked.  kc_gmem refuses
+ * these pages (supervisor only).
+ */
+void *kc_gmem_ist(uint8_t *mem, uint64_t rsp, uint64_t len);
 
 /* Like kc_gmem for a NUL-terminated string of at most max bytes. */
 const char *kc_gmem_str(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
@@ -247,6 +270,7 @@ struct kc_vm {
 	struct kc_touch touch; /* page-table pages the host changed */
 	struct kc_restore restore;
 	struct kfpm_ready ready;
+	uint64_t ready_rsp; /* main()'s stack pointer at READY */
 	struct kc_result *res;
 	kc_output_fn *out;
 	void *out_ctx;
@@ -278,6 +302,10 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns);
 /* Set up the vCPU registers to enter user code at rip with rsp and rdi. */
 void kc_vm_enter_user(struct kc_vm *vm, uint64_t rip, uint64_t rsp,
                       uint64_t rdi);
+
+/* Does KVM shadow the guest's page tables (no EPT or NPT: PVM, nested
+ * hosts)?  Then it misses the host's own changes to them (reset.c). */
+bool kc_kvm_shadow_paging(void);
 
 /* Create the KVM VM and vCPU for vm->mem with sregs.  0 or -errno. */
 int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,

@@ -20,6 +20,9 @@
 #define MSR_SYSCALL_MASK          0xc0000084
 #define RFLAGS_CLEARED_ON_SYSCALL 0x47700 /* TF IF DF IOPL NT AC */
 #define CR4_SMEP                  (1u << 20)
+#define CR4_OSXSAVE               (1u << 18)
+#define CPUID1_ECX_XSAVE          (1u << 26)
+#define XCR0_X87_SSE              0x3
 #define TIMER_SIGNAL              (SIGRTMIN + 1)
 #define DEBUG_SIGNAL              (SIGRTMIN + 2) /* GDB wrote: see gdb_session.c */
 
@@ -27,6 +30,36 @@ static int kvm_fd = -1;
 static int run_mmap_size;
 static struct kvm_cpuid2 *cpuid;
 static bool have_smep;
+static bool have_xsave;
+static bool have_sync_sregs; /* segments read at every exit, for free */
+static bool have_tdp;        /* EPT or NPT: see kc_kvm_shadow_paging */
+
+/* Is a module parameter (a /sys/module path) on? */
+static bool module_param_on(const char *path)
+{
+	char c = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == 'Y' || c == 'y' || c == '1';
+}
+
+/* KVM says nothing of its MMU to userspace; its modules' parameters do.
+ * Unknown counts as shadow paging, the case that needs more work. */
+static bool detect_tdp(void)
+{
+	return module_param_on("/sys/module/kvm_intel/parameters/ept") ||
+	       module_param_on("/sys/module/kvm_amd/parameters/npt");
+}
+
+bool kc_kvm_shadow_paging(void)
+{
+	return !have_tdp;
+}
 
 int kc_init(char *err, size_t errlen)
 {
@@ -52,6 +85,8 @@ int kc_init(char *err, size_t errlen)
 		    "KVM lacks KVM_CAP_SYNC_REGS or KVM_CAP_IMMEDIATE_EXIT");
 		goto fail;
 	}
+	have_sync_sregs = r & KVM_SYNC_X86_SREGS;
+	have_tdp = detect_tdp();
 	run_mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	for (n = 64; n <= 4096; n *= 2) {
 		free(cpuid);
@@ -75,6 +110,8 @@ int kc_init(char *err, size_t errlen)
 		if (cpuid->entries[n].function == 7 &&
 		    cpuid->entries[n].index == 0)
 			have_smep = cpuid->entries[n].ebx & (1u << 7);
+		else if (cpuid->entries[n].function == 1)
+			have_xsave = cpuid->entries[n].ecx & CPUID1_ECX_XSAVE;
 	return 0;
 fail:
 	close(kvm_fd);
@@ -102,6 +139,24 @@ static int set_msrs(int vcpu_fd)
 	m.e[3].index = MSR_SYSCALL_MASK;
 	m.e[3].data = RFLAGS_CLEARED_ON_SYSCALL;
 	return ioctl(vcpu_fd, KVM_SET_MSRS, &m) == 4 ? 0 : -EIO;
+}
+
+/*
+ * Only x87 and SSE state is enabled: the entry stub's fxrstor resets all
+ * of it for every request, and AVX (whose upper YMM halves fxrstor leaves
+ * alone) is an invalid opcode.  Under PVM guest user code runs with the
+ * host's CR4, so AVX would run with the host's XCR0 unless the guest's
+ * CR4.OSXSAVE makes KVM load this XCR0 for it.
+ */
+static int limit_xcr0(int vcpu_fd)
+{
+	struct kvm_xcrs x;
+
+	memset(&x, 0, sizeof(x));
+	x.nr_xcrs = 1;
+	x.xcrs[0].xcr = 0;
+	x.xcrs[0].value = XCR0_X87_SSE;
+	return ioctl(vcpu_fd, KVM_SET_XCRS, &x) ? -errno : 0;
 }
 
 /* Back [start, end) of guest memory with slot from the host view mem, or
@@ -210,13 +265,20 @@ int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
 		goto fail;
 	if (have_smep)
 		s.cr4 |= CR4_SMEP; /* ring 0 never runs tenant pages */
+	if (have_xsave)
+		s.cr4 |= CR4_OSXSAVE; /* for the XCR0 below to count */
 	what = "KVM_SET_SREGS";
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s))
+		goto fail;
+	what = "KVM_SET_XCRS";
+	if (have_xsave && limit_xcr0(vm->vcpu_fd))
 		goto fail;
 	what = "KVM_SET_MSRS";
 	if (set_msrs(vm->vcpu_fd))
 		goto fail;
-	vm->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	/* The reset compares the segments with the snapshot's (reset.c). */
+	vm->run->kvm_valid_regs =
+	    KVM_SYNC_X86_REGS | (have_sync_sregs ? KVM_SYNC_X86_SREGS : 0);
 	return 0;
 fail:
 	snprintf(err, errlen, "%s failed: %s", what, strerror(errno));
@@ -377,6 +439,24 @@ void kc_vm_debug_unpoke(struct kc_vm *vm)
 		vm->run->immediate_exit = 0;
 }
 
+/*
+ * The syscall stub returns to user mode with iretq and r11 as RFLAGS, and
+ * r11 is the caller's own on the direct call path (KFPM_CALL_ENTRY): on
+ * VMX/SVM an IOPL of 3 there would give ring 3 the I/O ports.  Clamp it
+ * here rather than in the stub, where under PVM each instruction is
+ * emulated; every return from that stub passes this exit.
+ */
+static void clamp_call_rflags(struct kc_vm *vm)
+{
+	struct kvm_regs *r = &vm->run->s.regs.regs;
+	uint64_t clamped = kc_x86_user_rflags(r->r11);
+
+	if (clamped != r->r11) {
+		r->r11 = clamped;
+		vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	}
+}
+
 /* KC_RESUME, or the status that ends the run. */
 static int handle_exit(struct kc_vm *vm)
 {
@@ -386,7 +466,10 @@ static int handle_exit(struct kc_vm *vm)
 	case KVM_EXIT_IO:
 		if (run->io.direction == KVM_EXIT_IO_OUT &&
 		    run->io.port == KC_PORT_SYSCALL) {
-			int st = kc_sys_handle(vm);
+			int st;
+
+			clamp_call_rflags(vm);
+			st = kc_sys_handle(vm);
 
 			/* One predictable branch is all a request without a
 			 * debugger pays. */
@@ -490,9 +573,10 @@ void kc_vm_enter_user(struct kc_vm *vm, uint64_t rip, uint64_t rsp,
 	r->rip = KC_STUBS_ADDR + KC_STUB_ENTRY;
 	r->rsp = KC_IST_TOP;
 	r->rflags = 0x2;
-	r->rcx = rip;   /* sysret target */
-	r->r11 = 0x202; /* user rflags: IF, IOPL 0 */
+	r->rcx = rip;                   /* sysret target */
+	r->r11 = kc_x86_user_rflags(0); /* sysret's: IF, IOPL 0 */
 	r->r12 = rsp;
 	r->rdi = rdi;
-	vm->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	/* Or: the reset may have asked for the snapshot's segments. */
+	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 }

@@ -129,9 +129,19 @@ static void restore_pages(struct kc_vm *vm)
 	rs->count = kept;
 }
 
-/* Page-table pages the host changed go back to the snapshot's too. */
+/*
+ * Page tables the host changed go back to the snapshot's too, all but the
+ * page directories: a directory entry a request added stays, leading to
+ * a page table the reset empties, and that table stays this VM's for that
+ * 2 MiB of addresses (vm->alloc.pt_next is not reset).  The address space
+ * is the snapshot's all the same.  Under shadow paging KVM keeps its copy
+ * of a directory entry after the host rewrote it; were the table handed
+ * out again for other addresses, the old ones would reach its pages.
+ */
 static void restore_one_table(struct kc_vm *vm, uint64_t page)
 {
+	if (page < KC_PT_POOL(&vm->img->lay))
+		return; /* a page directory */
 	if (page < vm->img->alloc.pt_next)
 		memcpy(vm->mem + page, vm->img->snap + page, KC_PAGE_SIZE);
 	else
@@ -145,7 +155,7 @@ static void restore_tables(struct kc_vm *vm)
 	unsigned i;
 
 	if (vm->touch.overflow) {
-		for (page = KC_PD(lay, 0); page < vm->alloc.pt_next;
+		for (page = KC_PT_POOL(lay); page < vm->alloc.pt_next;
 		     page += KC_PAGE_SIZE)
 			restore_one_table(vm, page);
 	} else {
@@ -156,36 +166,109 @@ static void restore_tables(struct kc_vm *vm)
 	vm->touch.overflow = false;
 }
 
-/* A vCPU stopped anywhere (timeout) or broken (triple fault) gets its
- * state back from the image, or is rebuilt. */
+/*
+ * The pages a request mapped beyond the snapshot lose their page-table
+ * entries at the reset, and must lose their translations with them.  With
+ * EPT or NPT the stub's CR3 reload at the next entry does that.  Under
+ * shadow paging (PVM, nested hosts) it does not: KVM never sees the host
+ * rewrite guest page tables, and keeps its shadow entries, so the next
+ * request could still reach those pages.  Changing the protection of the
+ * host mapping makes KVM drop every translation of the range (its MMU
+ * notifier), while the pages stay resident for the zeroing and for reuse.
+ * Only requests that grew their memory pay: two mprotect calls per side.
+ */
+static int drop_translations(struct kc_vm *vm, uint64_t lo, uint64_t hi)
+{
+	void *p = vm->mem + lo;
+
+	if (lo >= hi || !kc_kvm_shadow_paging())
+		return 0;
+	if (mprotect(p, hi - lo, PROT_NONE) ||
+	    mprotect(p, hi - lo, PROT_READ | PROT_WRITE))
+		return -errno;
+	vm->stats.fresh_unmaps++;
+	return 0;
+}
+
+static int drop_fresh_translations(struct kc_vm *vm)
+{
+	const struct kc_alloc *snap = &vm->img->alloc, *now = &vm->alloc;
+	int r;
+
+	r = drop_translations(vm, snap->brk_high, now->brk_high);
+	if (r == 0)
+		r = drop_translations(vm, now->mmap_min, snap->mmap_min);
+	return r;
+}
+
+/*
+ * What user code can change of the segments (kc_x86_user_segments_differ)
+ * goes back to the snapshot's.  KVM hands the segments over at every exit
+ * when it has KVM_SYNC_X86_SREGS, and takes them back with the next
+ * KVM_RUN: a request that changed none costs no ioctl and no work in KVM.
+ */
+static int restore_segments(struct kc_vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	const struct kvm_sregs *snap = &vm->img->sregs;
+	struct kvm_sregs now;
+
+	if (run->kvm_valid_regs & KVM_SYNC_X86_SREGS) {
+		if (vm->sregs_dirty ||
+		    kc_x86_user_segments_differ(&run->s.regs.sregs, snap)) {
+			run->s.regs.sregs = *snap;
+			run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+			vm->stats.sregs_restores++;
+		}
+		return 0;
+	}
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &now))
+		return -errno;
+	if (!vm->sregs_dirty && !kc_x86_user_segments_differ(&now, snap))
+		return 0;
+	vm->stats.sregs_restores++;
+	return ioctl(vm->vcpu_fd, KVM_SET_SREGS, snap) ? -errno : 0;
+}
+
+/* A broken vCPU (triple fault) is rebuilt from the image; any other
+ * gets the snapshot's segments back when the request changed them.  The
+ * registers are set for every entry, the FPU by the entry stub. */
 static int restore_vcpu(struct kc_vm *vm)
 {
 	char err[128];
+	int r = 0;
 
 	if (vm->broken) {
 		kc_vm_close_kvm(vm);
 		if (kc_vm_open_kvm(vm, &vm->img->sregs, err, sizeof(err)))
 			return -EIO;
 		vm->stats.rebuilds++;
-	} else if (vm->sregs_dirty &&
-	           ioctl(vm->vcpu_fd, KVM_SET_SREGS, &vm->img->sregs)) {
-		return -errno;
+	} else {
+		r = restore_segments(vm);
 	}
-	vm->broken = vm->sregs_dirty = false;
-	return 0;
+	if (r == 0)
+		vm->broken = vm->sregs_dirty = false;
+	return r;
 }
 
 int kc_vm_reset(struct kc_vm *vm)
 {
+	uint64_t pt_next = vm->alloc.pt_next;
+	int r;
+
 	if (!vm->dirty)
 		return 0;
 	if (scan_dirty(vm)) /* before the tables: it reads them */
 		return -ENOMEM;
 	restore_pages(vm);
 	restore_tables(vm);
+	r = drop_fresh_translations(vm);
+	if (r)
+		return r;
 	memset(vm->mem + vm->img->lay.req_base, 0, vm->req_used);
 	vm->req_used = 0;
 	vm->alloc = vm->img->alloc;
+	vm->alloc.pt_next = pt_next; /* see restore_tables */
 	vm->dirty = false;
 	return restore_vcpu(vm);
 }

@@ -8,7 +8,9 @@
 	.balign 16
 kc_stubs_begin:
 	/* Entry for boot and every request, in ring 0: the host sets
-	 * rcx = user rip, r11 = user rflags, r12 = user rsp, rdi = arg. */
+	 * rcx = user rip, r11 = user rflags, r12 = user rsp, rdi = arg.
+	 * Every request starts with the FPU, SSE and x87 state of the
+	 * image below (XCR0 enables nothing more: kvm.c limit_xcr0). */
 	mov %cr3, %rax
 	mov %rax, %cr3		/* the host cleared dirty bits: flush the TLB */
 	fxrstor64 KC_FXAREA_ADDR
@@ -27,7 +29,10 @@ kc_stubs_begin:
 	/* #UD: the system call above, or a real invalid opcode. */
 	cmpq $(KC_STUBS_ADDR + KC_STUB_SYSCALL), (%rsp)
 	jne 1f
-	outb %al, $KC_PORT_SYSCALL	/* the host handles it, sets rax */
+	/* The host handles it and sets rax; it also clamps r11, which the
+	 * direct call path (KFPM_CALL_ENTRY) takes from the caller, to
+	 * flags user code may have (kvm.c clamp_call_rflags): no IOPL. */
+	outb %al, $KC_PORT_SYSCALL
 	mov %rcx, (%rsp)		/* back to the caller, in user mode */
 	movq $KC_SEL_UCODE, 8(%rsp)
 	mov %r11, 16(%rsp)
@@ -39,7 +44,8 @@ kc_stubs_begin:
 
 	.org kc_stubs_begin + KC_STUB_RESUME
 	/* The GDB stub returns to user mode from an exception frame it
-	 * stopped at (gdb_session.c): rsp points at that frame. */
+	 * stopped at (gdb_session.c): rsp points at that frame, whose
+	 * rflags the host clamped like a call's. */
 	iretq
 
 	/* One stub per exception vector, on the IST stack. */

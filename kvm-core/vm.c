@@ -73,7 +73,10 @@ static void describe_page_fault(struct kc_vm *vm, uint64_t err, char *buf,
 	                     : err & 2 ? "writing"
 	                               : "reading";
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) == 0)
+	/* Synced at the exit when KVM can; asked for otherwise. */
+	if (vm->run->kvm_valid_regs & KVM_SYNC_X86_SREGS)
+		cr2 = vm->run->s.regs.sregs.cr2;
+	else if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) == 0)
 		cr2 = s.cr2;
 	if (cr2 < lay->stack_bottom &&
 	    cr2 >= lay->stack_bottom - KC_STACK_GUARD)
@@ -90,14 +93,14 @@ enum kc_status kc_vm_fault(struct kc_vm *vm, unsigned vector)
 	uint64_t rsp = vm->run->s.regs.regs.rsp, frame[6], err = 0, rip;
 	bool has_err = VECTORS_WITH_ERROR_CODE & (1u << vector);
 	size_t frame_size = (has_err ? 6 : 5) * sizeof(uint64_t);
+	const void *on_stack = kc_gmem_ist(vm->mem, rsp, frame_size);
 	char what[96], sym[96];
 	const char *name = vector_names[vector];
 
-	/* The exception frame is on the IST stack, which the host owns. */
-	if (rsp < KC_IST_BASE || rsp > KC_IST_TOP - frame_size)
+	if (on_stack == NULL)
 		return kc_vm_fail(vm, KC_ERR_FAULT,
 		                  "exception %u with a bad stack", vector);
-	memcpy(frame, vm->mem + rsp, frame_size);
+	memcpy(frame, on_stack, frame_size);
 	if (has_err)
 		err = frame[0];
 	rip = frame[has_err ? 1 : 0];

@@ -128,3 +128,30 @@ void kc_x86_sregs(struct kvm_sregs *s, const struct kc_layout *lay)
 	s->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
 	s->efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
 }
+
+uint64_t kc_x86_user_rflags(uint64_t rflags)
+{
+	return (rflags & KC_RFLAGS_USER_KEEP) | KC_RFLAGS_USER_SET;
+}
+
+static bool segment_differs(const struct kvm_segment *a,
+                            const struct kvm_segment *b)
+{
+	/* Field by field: KVM leaves the padding as it found it. */
+	return a->base != b->base || a->limit != b->limit ||
+	       a->selector != b->selector || a->type != b->type ||
+	       a->present != b->present || a->dpl != b->dpl || a->db != b->db ||
+	       a->s != b->s || a->l != b->l || a->g != b->g ||
+	       a->avl != b->avl || a->unusable != b->unusable;
+}
+
+bool kc_x86_user_segments_differ(const struct kvm_sregs *now,
+                                 const struct kvm_sregs *snap)
+{
+	return segment_differs(&now->ds, &snap->ds) ||
+	       segment_differs(&now->es, &snap->es) ||
+	       segment_differs(&now->fs, &snap->fs) ||
+	       segment_differs(&now->gs, &snap->gs) ||
+	       now->cs.selector != snap->cs.selector ||
+	       now->ss.selector != snap->ss.selector;
+}

@@ -22,6 +22,15 @@
 #define KC_SEL_UCODE 0x23
 #define KC_SEL_TSS   0x28
 
+/*
+ * RFLAGS on every return to user mode (see kc_x86_user_rflags): the user
+ * keeps what it could set itself with popf (CF PF AF ZF SF TF DF OF AC
+ * ID); IF and the reserved bit 1 are forced; IOPL, NT, RF, VM, VIF and
+ * VIP are cleared, so ring 3 never gets the I/O ports or a task return.
+ */
+#define KC_RFLAGS_USER_KEEP 0x240dd5
+#define KC_RFLAGS_USER_SET  0x202
+
 /* I/O ports the stubs use to leave the guest. */
 #define KC_PORT_SYSCALL 0x60
 #define KC_PORT_EXC     0x80 /* + vector, for vectors 0..31 */

@@ -1,0 +1,175 @@
+/* The reset on a VM without KVM behind it: guest memory, page tables and
+ * the sync-register area are plain memory, so what the next request would
+ * find is checked here directly. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "kc_internal.h"
+
+#define REGION (4ULL << 20) /* spans a page table the snapshot has not */
+
+static struct kc_image img;
+static struct kc_vm vm;
+static struct kvm_run run;
+
+static uint8_t *map_anon(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	cr_assert_neq(p, MAP_FAILED);
+	return p;
+}
+
+/* A snapshot with a program page, and a VM on a private copy of it that
+ * last stopped in the stubs with the snapshot's segments. */
+static void make_vm(void)
+{
+	struct kc_limits lim;
+	struct kc_elf_plan plan = {.hi = 0x500000};
+	char err[128];
+	uint64_t next;
+	uint8_t *snap;
+
+	kc_limits_default(&lim);
+	lim.max_memory = 64ULL << 20;
+	lim.stack_size = 1 << 20;
+	cr_assert_eq(kc_layout_compute(&lim, &plan, &img.lay, err, sizeof(err)),
+	             0, "%s", err);
+	snap = map_anon(img.lay.mem_size);
+	kc_pt_init(snap, &img.lay);
+	next = KC_PT_POOL(&img.lay);
+	cr_assert_eq(kc_pt_map(snap, &img.lay, &next, 0x400000, 0x1000,
+	                       KC_PTE_U | KC_PTE_W, NULL),
+	             0);
+	img.alloc = (struct kc_alloc){img.lay.heap_base, img.lay.heap_base,
+	                              img.lay.mmap_top, img.lay.mmap_top, next};
+	img.present = calloc(img.lay.mem_size / KC_PAGE_SIZE / 64, 8);
+	kc_pt_clear_dirty(snap, &img.lay, img.present);
+	img.snap = snap;
+	kc_x86_sregs(&img.sregs, &img.lay);
+
+	vm.img = &img;
+	vm.mem = map_anon(img.lay.mem_size);
+	memcpy(vm.mem, snap, img.lay.mem_size);
+	vm.alloc = img.alloc;
+	vm.vcpu_fd = vm.vm_fd = -1;
+	vm.run = &run;
+	run.kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	run.s.regs.sregs = img.sregs;
+	cr_assert_eq(kc_vm_init_restore(&vm), 0);
+}
+
+/* What sys_mmap does for fresh memory, and the guest's writes to it. */
+static uint64_t request_maps(uint64_t len)
+{
+	uint64_t low = vm.alloc.mmap_min - len;
+
+	vm.dirty = true;
+	vm.alloc.mmap_min = vm.alloc.mmap_low = low;
+	cr_assert_eq(kc_pt_map(vm.mem, &img.lay, &vm.alloc.pt_next, low, len,
+	                       KC_PTE_U | KC_PTE_W | KC_PTE_NX, &vm.touch),
+	             0);
+	memset(kc_gmem(vm.mem, &img.lay, low, len, KC_GMEM_WRITE), 0x5a, len);
+	return low;
+}
+
+/* What sys_brk does for fresh memory. */
+static uint64_t request_grows_heap(uint64_t len)
+{
+	uint64_t low = vm.alloc.brk_high;
+
+	vm.dirty = true;
+	vm.alloc.brk_high += len;
+	cr_assert_eq(kc_pt_map(vm.mem, &img.lay, &vm.alloc.pt_next, low, len,
+	                       KC_PTE_U | KC_PTE_W | KC_PTE_NX, &vm.touch),
+	             0);
+	return low;
+}
+
+static uint64_t table_of(uint64_t va)
+{
+	uint64_t *pde = NULL;
+
+	cr_assert_not_null(kc_pt_lookup(vm.mem, &img.lay, va, &pde));
+	return *pde & KC_PTE_ADDR;
+}
+
+TestSuite(reset, .init = make_vm);
+
+Test(reset, fresh_mappings_are_gone_and_zero)
+{
+	uint64_t low = request_maps(REGION);
+
+	cr_assert_eq(kc_vm_reset(&vm), 0);
+	cr_assert_null(kc_gmem(vm.mem, &img.lay, low, 1, 0));
+	cr_assert_null(kc_gmem(vm.mem, &img.lay, low + REGION - 1, 1, 0));
+	cr_assert_eq(vm.alloc.mmap_min, img.alloc.mmap_min);
+	cr_assert_eq(vm.mem[low], 0);
+	cr_assert_eq(vm.mem[low + REGION - 1], 0);
+	cr_assert_not_null(kc_gmem(vm.mem, &img.lay, 0x400000, 1, 0));
+}
+
+/* Under shadow paging KVM must forget the fresh range (kvm-core assumes
+ * shadow paging when no EPT/NPT parameter says otherwise, as here), and
+ * the memory stays usable for the next request. */
+Test(reset, fresh_translations_are_dropped_only_after_growth)
+{
+	uint64_t low;
+	struct kc_vm_stats st;
+
+	low = request_maps(REGION);
+	cr_assert_eq(kc_vm_reset(&vm), 0);
+	kc_vm_stats(&vm, &st);
+	cr_assert_eq(st.fresh_unmaps, 1);
+	vm.mem[low] = 1; /* still mapped read-write in the host */
+	vm.mem[low] = 0;
+	vm.dirty = true; /* a request that mapped nothing */
+	cr_assert_eq(kc_vm_reset(&vm), 0);
+	kc_vm_stats(&vm, &st);
+	cr_assert_eq(st.fresh_unmaps, 1);
+}
+
+/* A page table stays with its addresses: handed out for others, KVM's
+ * stale shadow of the old directory entry would reach the new pages. */
+Test(reset, page_tables_stay_with_their_addresses)
+{
+	uint64_t low = request_maps(REGION), table = table_of(low);
+	uint64_t pt_next = vm.alloc.pt_next;
+
+	cr_assert_geq(table, img.alloc.pt_next, "not a fresh table");
+	cr_assert_eq(kc_vm_reset(&vm), 0);
+	cr_assert_eq(table_of(low), table, "directory entry dropped");
+	cr_assert_eq(vm.alloc.pt_next, pt_next);
+	/* The next request grows its heap first: other tables. */
+	low = request_grows_heap(REGION);
+	cr_assert_neq(table_of(low + REGION - 1), table);
+	cr_assert_eq(kc_vm_reset(&vm), 0);
+	cr_assert_null(kc_gmem(vm.mem, &img.lay, low + REGION - 1, 1, 0));
+}
+
+Test(reset, segments_a_request_loaded_come_back_through_sync_regs)
+{
+	vm.dirty = true;
+	run.s.regs.sregs.fs.selector = KC_SEL_UDATA;
+	run.s.regs.sregs.fs.base = 0;
+	run.s.regs.sregs.ds.selector = 0;
+	cr_assert_eq(kc_vm_reset(&vm), 0);
+	cr_assert(run.kvm_dirty_regs & KVM_SYNC_X86_SREGS);
+	cr_assert_eq(run.s.regs.sregs.fs.selector, img.sregs.fs.selector);
+	cr_assert_eq(run.s.regs.sregs.fs.base, img.sregs.fs.base);
+	cr_assert_eq(run.s.regs.sregs.ds.selector, img.sregs.ds.selector);
+}
+
+Test(reset, unchanged_segments_cost_nothing)
+{
+	struct kc_vm_stats st;
+
+	vm.dirty = true;
+	run.s.regs.sregs.cr2 = 0x1234000; /* a page fault happened */
+	cr_assert_eq(kc_vm_reset(&vm), 0);
+	cr_assert_eq(run.kvm_dirty_regs & KVM_SYNC_X86_SREGS, 0);
+	kc_vm_stats(&vm, &st);
+	cr_assert_eq(st.sregs_restores, 0);
+}

@@ -1,0 +1,200 @@
+/* What returns to user mode and what a host handler may read on the guest's
+ * word: user RFLAGS, the segments the reset compares, frames on the
+ * ring-0 stack.  Pure functions; no /dev/kvm needed. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kc_internal.h"
+
+#define CF   0x1ULL
+#define TF   0x100ULL
+#define IF   0x200ULL
+#define DF   0x400ULL
+#define IOPL 0x3000ULL
+#define NT   0x4000ULL
+#define RF   0x10000ULL
+#define VM   0x20000ULL
+#define AC   0x40000ULL
+#define VIF  0x80000ULL
+#define VIP  0x100000ULL
+#define ID   0x200000ULL
+
+Test(user_rflags, no_iopl_nt_or_virtual_8086_ever)
+{
+	uint64_t all = ~0ULL, got = kc_x86_user_rflags(all);
+
+	cr_assert_eq(got & (IOPL | NT | RF | VM | VIF | VIP), 0, "%#llx",
+	             (unsigned long long)got);
+	cr_assert_eq(got >> 22, 0, "reserved high bits: %#llx",
+	             (unsigned long long)got);
+}
+
+Test(user_rflags, what_popf_could_set_survives)
+{
+	uint64_t mine = CF | TF | DF | AC | ID | 0x8d4; /* PF AF ZF SF OF */
+
+	cr_assert_eq(kc_x86_user_rflags(mine | IOPL | NT), mine | IF | 0x2);
+}
+
+Test(user_rflags, interrupts_stay_on)
+{
+	cr_assert_eq(kc_x86_user_rflags(0), IF | 0x2);
+}
+
+static struct kvm_sregs snap, now;
+
+static void make_sregs(void)
+{
+	struct kc_layout l;
+
+	memset(&l, 0, sizeof(l));
+	l.pt_base = 0x100000;
+	kc_x86_sregs(&snap, &l);
+	now = snap;
+}
+
+TestSuite(user_segments, .init = make_sregs);
+
+Test(user_segments, same_state_is_no_change)
+{
+	cr_assert_not(kc_x86_user_segments_differ(&now, &snap));
+}
+
+Test(user_segments, loaded_selectors_differ)
+{
+	now.fs.selector = KC_SEL_UDATA;
+	cr_assert(kc_x86_user_segments_differ(&now, &snap));
+	now = snap;
+	now.gs.dpl = 3;
+	cr_assert(kc_x86_user_segments_differ(&now, &snap));
+	now = snap;
+	now.ds.unusable = 1;
+	cr_assert(kc_x86_user_segments_differ(&now, &snap));
+	now = snap;
+	now.es.type ^= 1;
+	cr_assert(kc_x86_user_segments_differ(&now, &snap));
+}
+
+Test(user_segments, fs_and_gs_bases_differ)
+{
+	now.fs.base = 0x7000;
+	cr_assert(kc_x86_user_segments_differ(&now, &snap));
+	now = snap;
+	now.gs.base = 0x7000;
+	cr_assert(kc_x86_user_segments_differ(&now, &snap));
+}
+
+Test(user_segments, a_stop_in_user_mode_differs)
+{
+	now.cs.selector = KC_SEL_UCODE;
+	now.ss.selector = KC_SEL_UDATA;
+	cr_assert(kc_x86_user_segments_differ(&now, &snap));
+}
+
+Test(user_segments, what_requests_cannot_change_is_not_compared)
+{
+	/* CR2 moves with every page fault; padding is KVM's to leave. */
+	now.cr2 = 0xdead000;
+	now.fs.padding = 0x5a;
+	cr_assert_not(kc_x86_user_segments_differ(&now, &snap));
+}
+
+static uint8_t *ist_mem;
+
+static void make_ist_mem(void)
+{
+	ist_mem = calloc(1, KC_IST_TOP + KC_PAGE_SIZE);
+}
+
+static void free_ist_mem(void)
+{
+	free(ist_mem);
+}
+
+TestSuite(ist_frames, .init = make_ist_mem, .fini = free_ist_mem);
+
+Test(ist_frames, frames_on_the_stack_translate)
+{
+	cr_assert_eq(kc_gmem_ist(ist_mem, KC_IST_TOP - 40, 40),
+	             ist_mem + KC_IST_TOP - 40);
+	cr_assert_eq(kc_gmem_ist(ist_mem, KC_IST_BASE, 48),
+	             ist_mem + KC_IST_BASE);
+}
+
+Test(ist_frames, guest_stack_pointers_elsewhere_are_refused)
+{
+	cr_assert_null(kc_gmem_ist(ist_mem, KC_IST_TOP - 32, 40));
+	cr_assert_null(kc_gmem_ist(ist_mem, KC_IST_BASE - 8, 40));
+	cr_assert_null(kc_gmem_ist(ist_mem, 0x7ffffff000ULL, 40));
+	cr_assert_null(kc_gmem_ist(ist_mem, UINT64_MAX - 8, 40));
+	cr_assert_null(kc_gmem_ist(ist_mem, KC_IST_BASE, UINT64_MAX));
+}
+
+/* READY as a user-mode `out` would bring it on a VMX/SVM host with IOPL
+ * 3: rsp is the tenant's.  The handler must refuse, not read there. */
+static struct kc_image ready_img;
+static struct kc_vm ready_vm;
+static struct kc_result ready_res;
+
+static void make_ready_vm(void)
+{
+	struct kc_limits lim;
+	struct kc_elf_plan plan = {.hi = 0x500000};
+	struct kfpm_ready *arg;
+	char err[128];
+	uint64_t next;
+
+	kc_limits_default(&lim);
+	lim.max_memory = 16ULL << 20;
+	lim.stack_size = 1 << 20;
+	cr_assert_eq(
+	    kc_layout_compute(&lim, &plan, &ready_img.lay, err, sizeof(err)), 0,
+	    "%s", err);
+	ready_vm.mem = calloc(1, ready_img.lay.mem_size);
+	kc_pt_init(ready_vm.mem, &ready_img.lay);
+	next = KC_PT_POOL(&ready_img.lay);
+	cr_assert_eq(kc_pt_map(ready_vm.mem, &ready_img.lay, &next, 0x400000,
+	                       0x1000, KC_PTE_U | KC_PTE_W, NULL),
+	             0);
+	arg = (struct kfpm_ready *)(ready_vm.mem + 0x400000);
+	arg->abi_version = KFPM_ABI_VERSION;
+	arg->entry = arg->backend = 0x400800;
+	ready_vm.img = &ready_img;
+	ready_vm.res = &ready_res;
+	ready_vm.booting = true;
+}
+
+static void free_ready_vm(void)
+{
+	free(ready_vm.mem);
+}
+
+TestSuite(hyper_ready, .init = make_ready_vm, .fini = free_ready_vm);
+
+Test(hyper_ready, reads_the_callers_stack_pointer_from_its_frame)
+{
+	struct kvm_regs r = {.rdi = 0x400000, .rsp = KC_IST_TOP - 40};
+	uint64_t *frame = (uint64_t *)(ready_vm.mem + r.rsp);
+
+	frame[3] = 0x7ff000;
+	cr_assert_eq(kc_hyper_ready(&ready_vm, &r), KC_OK, "%s",
+	             ready_res.error);
+	cr_assert_eq(ready_vm.ready_rsp, 0x7ff000);
+}
+
+Test(hyper_ready, a_stack_pointer_outside_the_stubs_stack_is_refused)
+{
+	uint64_t bad[] = {ready_img.lay.mem_size + (1ULL << 30), 0x400000,
+	                  KC_IST_TOP - 8, UINT64_MAX - 16};
+	unsigned i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct kvm_regs r = {.rdi = 0x400000, .rsp = bad[i]};
+
+		cr_assert_eq(kc_hyper_ready(&ready_vm, &r), KC_ERR_FAULT,
+		             "rsp %#llx", (unsigned long long)bad[i]);
+		cr_assert(strstr(ready_res.error, "stack pointer"), "%s",
+		          ready_res.error);
+	}
+}
