@@ -195,3 +195,15 @@ Test(output, nothing_more_once_the_timer_fired)
 	cr_assert_eq(out.lines[1], 0, "logged %u lines on expired time",
 	             out.lines[1]);
 }
+
+Test(output, symbol_names_are_one_line)
+{
+	struct kc_symbol sym = {.addr = 0x401000, .size = 0x100};
+	char names[] = "evil\n2026-01-01T00:00:00Z [notice] live update\x7f";
+	struct kc_symtab tab = {&sym, 1, names};
+	char buf[96];
+
+	kc_symtab_describe(&tab, 0x401010, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "evil\\x0a2026-01-01T00:00:00Z [notice] "
+	                      "live update\\x7f+0x10");
+}
