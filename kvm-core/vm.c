@@ -132,8 +132,8 @@ void kc_vm_output_cut(struct kc_vm *vm)
 	char note[160];
 	int i, n;
 
-	if (vm->log_cut)
-		return;
+	if (vm->log_cut || kc_vm_timer_fired())
+		return; /* noted, or the run ends as timed out instead */
 	vm->log_cut = true;
 	for (i = 0; i < 2; i++) /* charged already: they go out first */
 		if (vm->line[i].len && !vm->line[i].cut)

@@ -194,6 +194,7 @@ Test(output, nothing_more_once_the_timer_fired)
 	cr_assert_eq(call(SYS_write, 1, BUF, MIB), MIB);
 	cr_assert_eq(out.lines[1], 0, "logged %u lines on expired time",
 	             out.lines[1]);
+	cr_assert_eq(out.lines[0], 0, "a timeout, not a cut: %s", out.note);
 }
 
 Test(output, symbol_names_are_one_line)
