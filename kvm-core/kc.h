@@ -17,8 +17,7 @@ struct kc_limits {
 	uint64_t stack_size;         /* the guest's stack, bytes */
 	uint64_t max_request_time_ns;
 	uint64_t max_boot_time_ns;
-	uint64_t
-	    max_log_size; /* stdout + stderr a request (or main()) may log */
+	uint64_t max_log_size; /* stdout + stderr a run may log */
 };
 
 void kc_limits_default(struct kc_limits *l);
