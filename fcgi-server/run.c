@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "escape.h"
 #include "kc.h"
 #include "log.h"
 #include "program.h"
@@ -103,10 +104,16 @@ static void serve_url(struct kc_vm *vm, const char *url,
 	    .header_count = 1,
 	};
 	struct kc_result res;
+	char u[512], e[1024];
 
-	if (kc_vm_request_debug(vm, &req, &res, dbg) != KC_OK)
-		fprintf(stderr, "kvm-fpm run: %s: %s: %s\n", url,
-		        kc_status_name(res.status), res.error);
+	if (kc_vm_request_debug(vm, &req, &res, dbg) != KC_OK) {
+		/* The URL and the reason (a symbol name) may hold anything:
+		 * one line, escaped as in the server's log. */
+		fs_escape(u, sizeof(u), url, strlen(url), "");
+		fs_escape(e, sizeof(e), res.error, strlen(res.error), "");
+		fprintf(stderr, "kvm-fpm run: %s: %s: %s\n", u,
+		        kc_status_name(res.status), e);
+	}
 	fs_write_response(&res, write_stdout, NULL);
 	fflush(stdout);
 	kc_vm_reset(vm);

@@ -341,11 +341,31 @@ void kc_symtab_free(struct kc_symtab *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* The tenant chose its symbol names: a fault report is one line whatever
+ * they hold, so control bytes and DEL become \xHH (bytes above 0x7f are
+ * left for the log writer, which knows UTF-8). */
+static const char *printable(const char *name, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (; *name && n + 5 <= len; name++) {
+		unsigned char c = (unsigned char)*name;
+
+		if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
+		else
+			buf[n++] = (char)c;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
 void kc_symtab_describe(const struct kc_symtab *t, uint64_t addr, char *buf,
                         size_t len)
 {
 	size_t lo = 0, hi = t->count;
 	const struct kc_symbol *s;
+	char name[256];
 
 	buf[0] = 0;
 	while (lo < hi) { /* last symbol with addr <= target */
@@ -360,6 +380,7 @@ void kc_symtab_describe(const struct kc_symtab *t, uint64_t addr, char *buf,
 		return;
 	s = &t->syms[lo - 1];
 	if (addr - s->addr < (s->size ? s->size : 1))
-		snprintf(buf, len, "%s+0x%llx", t->names + s->name,
+		snprintf(buf, len, "%s+0x%llx",
+		         printable(t->names + s->name, name, sizeof(name)),
 		         (unsigned long long)(addr - s->addr));
 }

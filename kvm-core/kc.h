@@ -17,6 +17,7 @@ struct kc_limits {
 	uint64_t stack_size;         /* the guest's stack, bytes */
 	uint64_t max_request_time_ns;
 	uint64_t max_boot_time_ns;
+	uint64_t max_log_size; /* stdout + stderr a run may log */
 };
 
 void kc_limits_default(struct kc_limits *l);
@@ -76,9 +77,17 @@ struct kc_result {
 	char error[256];
 };
 
-/* Where a guest's stdout (fd 1) and stderr (fd 2) go: one line at a time,
- * without its newline, cut at KC_OUTPUT_LINE_MAX bytes. */
-#define KC_OUTPUT_LINE_MAX 1024
+/*
+ * Where a guest's stdout (fd 1) and stderr (fd 2) go: one line at a time,
+ * without its newline, cut at KC_OUTPUT_LINE_MAX bytes.  The bytes are the
+ * guest's, unfiltered (any byte, NUL included): escape them for a log.
+ * Each line counts its bytes and newline, and at least KC_OUTPUT_LINE_COST
+ * bytes (what a log line's prefix costs), to max_log_size.  When a run
+ * reaches it, fd 0 brings kvm-core's one note saying so and the rest of
+ * the run's output is dropped (the guest's writes still succeed).
+ */
+#define KC_OUTPUT_LINE_MAX  1024
+#define KC_OUTPUT_LINE_COST 64
 typedef void kc_output_fn(void *ctx, int fd, const char *line, size_t len);
 
 /*

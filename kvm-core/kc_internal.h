@@ -276,9 +276,12 @@ struct kc_vm {
 	void *out_ctx;
 	struct kc_line {
 		size_t len;
-		bool cut; /* dropping the rest of an over-long line */
+		size_t counted; /* bytes of this line charged to the log */
+		bool cut;       /* dropping the rest of an over-long line */
 		char buf[KC_OUTPUT_LINE_MAX];
-	} line[2]; /* stdout, stderr */
+	} line[2];       /* stdout, stderr */
+	uint64_t logged; /* charged to max_log_size in this run */
+	bool log_cut;    /* over it: the run's output is dropped */
 	struct kc_vm_stats stats;
 	struct kc_gdb *gdb;    /* a request under the debugger, or NULL */
 	struct kc_slots slots; /* what KVM backs of mem (see layout.c) */
@@ -327,8 +330,16 @@ kc_vm_fail(struct kc_vm *vm, enum kc_status status, const char *fmt, ...);
 /* Describe an exception the guest took into vm->res; KC_ERR_FAULT. */
 enum kc_status kc_vm_fault(struct kc_vm *vm, unsigned vector);
 
-/* Pass guest output on as lines; flush what is left at the end of a run. */
+/*
+ * Pass guest output on as lines, charged to max_log_size; flush what is
+ * left at the end of a run (which starts the next run's budget).  Work is
+ * bounded by the budget left: callers hand at most kc_vm_output_room()
+ * bytes and call kc_vm_output_cut() for whatever they drop beyond it.
+ * Nothing more is passed on once the run's timer has fired.
+ */
 void kc_vm_output(struct kc_vm *vm, int fd, const char *p, size_t len);
+uint64_t kc_vm_output_room(const struct kc_vm *vm);
+void kc_vm_output_cut(struct kc_vm *vm);
 void kc_vm_output_flush(struct kc_vm *vm);
 
 /* Allocate the VM's restore list.  0 or -ENOMEM. */

@@ -514,6 +514,19 @@ static int handle_exit(struct kc_vm *vm)
 	}
 }
 
+/* The run's limit ran out: where the guest was goes to the log (and to
+ * GDB, when one is attached). */
+static int timed_out(struct kc_vm *vm, uint64_t limit_ns)
+{
+	vm->sregs_dirty = true; /* stopped anywhere */
+	if (vm->gdb)            /* let GDB see where the time went */
+		kc_gdb_timed_out(vm);
+	return kc_vm_fail(vm, KC_ERR_TIMEOUT,
+	                  "timed out after %.3fs at RIP 0x%llx",
+	                  (double)limit_ns / 1e9,
+	                  (unsigned long long)vm->run->s.regs.regs.rip);
+}
+
 enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns)
 {
 	int r, st;
@@ -537,14 +550,7 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns)
 					continue;
 				break;
 			}
-			vm->sregs_dirty = true; /* stopped anywhere */
-			if (vm->gdb) /* let GDB see where the time went */
-				kc_gdb_timed_out(vm);
-			st = kc_vm_fail(
-			    vm, KC_ERR_TIMEOUT,
-			    "timed out after %.3fs at RIP 0x%llx",
-			    (double)limit_ns / 1e9,
-			    (unsigned long long)vm->run->s.regs.regs.rip);
+			st = timed_out(vm, limit_ns);
 			break;
 		}
 		if (r < 0) {
@@ -556,6 +562,12 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns)
 		st = handle_exit(vm);
 		if (st != KC_RESUME)
 			break;
+		/* The limit ran out while the host served a call: end now,
+		 * not after another entry (the handlers stop early too). */
+		if (timer_fired) {
+			st = timed_out(vm, limit_ns);
+			break;
+		}
 	}
 	timer_disarm(vm->run);
 	kc_vm_output_flush(vm);

@@ -52,18 +52,35 @@ static int sys_id(struct kc_vm *vm, struct kvm_regs *r)
 	return ret(r, GUEST_ID);
 }
 
+/*
+ * Output a write of len bytes at gva to fd: the part within what the run
+ * may still log is read and passed on; the rest is dropped unread, as
+ * /dev/null would, so that the host's work is bounded by max_log_size
+ * whatever the guest asks.  0 or -EFAULT.
+ */
+static int output(struct kc_vm *vm, int fd, uint64_t gva, uint64_t len)
+{
+	uint64_t room = kc_vm_output_room(vm), take = len < room ? len : room;
+	const char *p = take ? guest(vm, gva, take, 0) : NULL;
+
+	if (take && p == NULL)
+		return -EFAULT;
+	if (take)
+		kc_vm_output(vm, fd, p, take);
+	if (take < len)
+		kc_vm_output_cut(vm);
+	return 0;
+}
+
 static int sys_write(struct kc_vm *vm, struct kvm_regs *r)
 {
 	uint64_t len = r->rdx < WRITE_MAX ? r->rdx : WRITE_MAX;
-	const char *p;
+	int e;
 
 	if (r->rdi != 1 && r->rdi != 2)
 		return ret(r, -EBADF);
-	p = guest(vm, r->rsi, len, 0);
-	if (p == NULL)
-		return ret(r, -EFAULT);
-	kc_vm_output(vm, (int)r->rdi, p, len);
-	return ret(r, (int64_t)len);
+	e = output(vm, (int)r->rdi, r->rsi, len);
+	return ret(r, e ? e : (int64_t)len);
 }
 
 static int sys_writev(struct kc_vm *vm, struct kvm_regs *r)
@@ -79,16 +96,12 @@ static int sys_writev(struct kc_vm *vm, struct kvm_regs *r)
 	if (iov == NULL)
 		return ret(r, -EFAULT);
 	for (i = 0; i < r->rdx; i++) {
-		uint64_t base = (uintptr_t)iov[i].iov_base,
-		         len = iov[i].iov_len;
-		const char *p;
+		uint64_t len = iov[i].iov_len;
 
 		if (len > WRITE_MAX - total)
 			len = WRITE_MAX - total;
-		p = guest(vm, base, len, 0);
-		if (p == NULL)
+		if (output(vm, (int)r->rdi, (uintptr_t)iov[i].iov_base, len))
 			return ret(r, total ? (int64_t)total : -EFAULT);
-		kc_vm_output(vm, (int)r->rdi, p, len);
 		total += len;
 	}
 	return ret(r, (int64_t)total);

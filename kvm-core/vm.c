@@ -125,14 +125,64 @@ static void line_emit(struct kc_vm *vm, int fd, struct kc_line *l)
 	l->len = 0;
 }
 
+uint64_t kc_vm_output_room(const struct kc_vm *vm)
+{
+	return vm->log_cut ? 0 : vm->img->lim.max_log_size - vm->logged;
+}
+
+void kc_vm_output_cut(struct kc_vm *vm)
+{
+	char note[160];
+	int i, n;
+
+	if (vm->log_cut || kc_vm_timer_fired())
+		return; /* noted, or the run ends as timed out instead */
+	vm->log_cut = true;
+	for (i = 0; i < 2; i++) /* charged already: they go out first */
+		if (vm->line[i].len && !vm->line[i].cut)
+			line_emit(vm, i + 1, &vm->line[i]);
+	n = snprintf(note, sizeof(note),
+	             "output cut at %llu bytes (max_log_size): the rest of "
+	             "%s output is dropped",
+	             (unsigned long long)vm->img->lim.max_log_size,
+	             vm->booting ? "main()'s" : "the request's");
+	if (vm->out && n > 0)
+		vm->out(vm->out_ctx, 0, note, (size_t)n);
+}
+
+/* Charge n more bytes of line l, and its newline when it ends: a line
+ * costs its bytes and newline, and at least KC_OUTPUT_LINE_COST, so that
+ * a flood of empty lines cannot multiply what reaches the log.  False
+ * once over max_log_size. */
+static bool charge(struct kc_vm *vm, struct kc_line *l, size_t n, bool ends)
+{
+	uint64_t cost = n;
+
+	if (ends)
+		cost += l->counted + n + 1 < KC_OUTPUT_LINE_COST
+		            ? KC_OUTPUT_LINE_COST - l->counted - n
+		            : 1;
+	if (cost > kc_vm_output_room(vm)) {
+		kc_vm_output_cut(vm);
+		return false;
+	}
+	vm->logged += cost;
+	l->counted = ends ? 0 : l->counted + n;
+	return true;
+}
+
 void kc_vm_output(struct kc_vm *vm, int fd, const char *p, size_t len)
 {
 	struct kc_line *l = &vm->line[fd == 2];
 
-	while (len > 0) {
+	/* A line per pass.  Once the timer fired the run ends as timed out
+	 * when this call returns: log nothing more on its time. */
+	while (len > 0 && !kc_vm_timer_fired()) {
 		const char *nl = memchr(p, '\n', len);
 		size_t n = nl ? (size_t)(nl - p) : len, room;
 
+		if (!charge(vm, l, n, nl != NULL))
+			return;
 		room = sizeof(l->buf) - l->len;
 		memcpy(l->buf + l->len, p, n < room ? n : room);
 		l->len += n < room ? n : room;
@@ -157,8 +207,11 @@ void kc_vm_output_flush(struct kc_vm *vm)
 		if (vm->line[i].len && !vm->line[i].cut)
 			line_emit(vm, i + 1, &vm->line[i]);
 		vm->line[i].len = 0;
+		vm->line[i].counted = 0;
 		vm->line[i].cut = false;
 	}
+	vm->logged = 0; /* the next run has a budget of its own */
+	vm->log_cut = false;
 }
 
 uint64_t kc_vm_charged(const struct kc_vm *vm)
