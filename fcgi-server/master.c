@@ -27,6 +27,7 @@
 
 #define STOP_GRACE_S 30 /* SIGQUIT: in-flight requests may take this */
 #define STOP_TERM_S  5  /* then SIGTERM, then SIGKILL after this */
+#define EXIT_NO_JAIL 78 /* a worker could not drop its privileges */
 
 struct child {
 	pid_t pid;
@@ -115,7 +116,7 @@ static void worker_main(struct master *m, unsigned slot)
 	if (fs_jail_enter(&m->jail, err, sizeof(err)) ||
 	    fs_seccomp_install(err, sizeof(err))) {
 		fs_log(LOG_ALERT, NULL, "%s", err);
-		_exit(1);
+		_exit(EXIT_NO_JAIL);
 	}
 	rc = fs_worker_run(&srv, &cfg);
 	fs_server_fini(&srv);
@@ -210,6 +211,17 @@ static void reap(struct master *m)
 		else if (WEXITSTATUS(status) != 0 || gen != m->gen)
 			fs_log(LOG_INFO, NULL, "worker %d exited with %d",
 			       (int)pid, WEXITSTATUS(status));
+		/* Fail closed, and do not fork in a loop: a worker that
+		 * cannot be jailed once will not be the next time. */
+		if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NO_JAIL &&
+		    !m->stopping) {
+			fs_log(LOG_ALERT, NULL,
+			       "a worker could not drop its privileges: "
+			       "stopping");
+			m->stopping = SIGTERM;
+			m->stop_since = time(NULL);
+			signal_kids(m, SIGTERM, 0);
+		}
 	}
 	while (!m->stopping && count_gen(m, m->gen) < m->conf.workers)
 		spawn(m);

@@ -45,6 +45,22 @@ GID_W=$(id -g kvm-fpm)
 # The workers' user reaches program_dir and the logs in $T (mktemp: 0700).
 chmod 711 "$T"
 
+# --- a worker that cannot drop its privileges stops the server rather
+# than serving, or forking in a loop (here the master lacks CAP_SETGID)
+WORKER_USER="user = kvm-fpm" write_ini "$T/nojail.ini"
+ASAN_OPTIONS=detect_leaks=0:log_path=$T/asan timeout 20 \
+	setpriv --bounding-set=-setgid "$KVM_FPM" -F -c "$T/nojail.ini" \
+	>"$T/nojail.out" 2>&1
+rc=$?
+check "no jail: the master stops by itself (rc $rc)" [ "$rc" != 124 ]
+check "no jail: the worker says which step failed" \
+	grep -q 'cannot drop privileges to kvm-fpm:(primary) (setgroups/setresgid/setresuid)' "$T/kvm-fpm.log"
+check "no jail: the master stops" \
+	grep -q 'a worker could not drop its privileges: stopping' "$T/kvm-fpm.log"
+n=$(grep -c 'cannot drop privileges' "$T/kvm-fpm.log")
+check "no jail: no fork loop ($n failed workers)" [ "$n" -le 2 ]
+mv "$T/kvm-fpm.log" "$T/nojail.log"
+
 KEY=privilege-key-$$
 WORKER_USER="user = kvm-fpm
 group = kvm-fpm" write_ini "$T/kvm-fpm.ini" "access_log = $T/access.log"
@@ -94,10 +110,11 @@ STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -H "Host: upload.test" \
 check "upload by an unprivileged worker: 200 ($(cat "$T/body"))" [ "$STATUS" = 200 ]
 check "the stored program belongs to the workers' user" \
 	[ "$(stat -c '%u' "$T/programs/upload.test.elf")" = "$UID_W" ]
+first_line_is() { [ "$(printf '%s\n' "$BODY" | head -1)" = "$1" ]; }
 get upload.test /
-check "every worker serves the upload" sh -c "echo '$BODY' | head -1 | grep -qx 'version 7'"
+check "the upload answers" first_line_is "version 7"
 get upload.test /
-check "every worker serves the upload (2)" sh -c "echo '$BODY' | head -1 | grep -qx 'version 7'"
+check "the upload answers (2)" first_line_is "version 7"
 
 # --- SIGUSR1: the master reopens the logs, gives them to the workers'
 # user, and the workers reopen them too
