@@ -15,6 +15,8 @@
 #   HITCH_PORT          HTTPS, hitch [8443]
 #   HITCH               1: with hitch, 0: without [1 when installed]
 #   DEBUG_PORT          kvm-fpm's debug_port, when set [the ini's]
+#   WORKER_USER         the ini lines saying whom workers run as
+#                       [user = kvm-fpm as root, when it can reach DIR]
 # Everything listens on 127.0.0.1.  Writes DIR/kvm-fpm.ini, DIR/keys/
 # (each tenant's live-update key, generated when the ini sets none), DIR/nginx/,
 # DIR/varnish.vcl, DIR/hitch.conf, DIR/tls/ (a self-signed certificate,
