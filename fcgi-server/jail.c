@@ -118,7 +118,7 @@ static int grant_dir(const struct fs_jail *j, const char *path, char *err,
 
 	if (mkdir(path, 0700) && errno != EEXIST)
 		goto fail;
-	if (lstat(path, &st))
+	if (stat(path, &st)) /* an admin's symlink to the real place is fine */
 		goto fail;
 	if (!S_ISDIR(st.st_mode)) {
 		errno = ENOTDIR;
@@ -136,11 +136,15 @@ fail:
 	return -errno;
 }
 
-/* A log file the master opened: the workers reopen it by name. */
+/* A log file the master opened: the workers reopen it by name.  Only a
+ * regular file: `log = /dev/null` must not give /dev/null away. */
 static int grant_file(const struct fs_jail *j, const char *path, char *err,
                       size_t errlen)
 {
-	if (path == NULL || chown(path, j->uid, j->gid) == 0)
+	struct stat st;
+
+	if (path == NULL || lstat(path, &st) || !S_ISREG(st.st_mode) ||
+	    lchown(path, j->uid, j->gid) == 0)
 		return 0;
 	snprintf(err, errlen, "log file %s: %s", path, strerror(errno));
 	return -errno;

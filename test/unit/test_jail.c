@@ -151,6 +151,46 @@ Test(jail, root_without_user_is_refused_unless_allowed)
 	fs_conf_free(&c);
 }
 
+Test(jail, master_gives_program_dir_and_log_files_to_the_workers_user)
+{
+	char dir[] = "/tmp/kvm-fpm-grant-XXXXXX", pd[64], log[64], fifo[64];
+	struct fs_jail j = {.switch_user = true, .uid = NOBODY, .gid = NOBODY};
+	struct fs_conf c;
+	struct stat st;
+	char err[256];
+	int fd;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to give files away");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(pd, sizeof(pd), "%s/programs", dir);
+	snprintf(log, sizeof(log), "%s/kvm-fpm.log", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	fd = open(log, O_WRONLY | O_CREAT, 0640);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	memset(&c, 0, sizeof(c));
+	c.program_dir = pd;
+	c.log = log;
+	/* like `access_log = /dev/null`: not a file to give away */
+	c.access_log = fifo;
+	cr_assert_eq(fs_jail_grant(&j, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(stat(pd, &st), 0);
+	cr_assert(S_ISDIR(st.st_mode));
+	cr_assert_eq(st.st_mode & 07777, 0700);
+	cr_assert_eq(st.st_uid, NOBODY);
+	cr_assert_eq(st.st_gid, NOBODY);
+	cr_assert_eq(stat(log, &st), 0);
+	cr_assert_eq(st.st_uid, NOBODY);
+	cr_assert_eq(stat(fifo, &st), 0);
+	cr_assert_eq(st.st_uid, 0);
+	unlink(log);
+	unlink(fifo);
+	rmdir(pd);
+	rmdir(dir);
+}
+
 /* ---- seccomp ---------------------------------------------------------- */
 
 static char log_path[] = "/tmp/kvm-fpm-jail-log-XXXXXX";
