@@ -12,7 +12,6 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,34 +23,36 @@
 #define NAME_LEN      24
 
 /*
- * One allowed call, optionally with one condition on an argument.
- * SELF as the datum means "this process's pid", known only when the
- * filter is built.  errno_ret != 0 refuses the call with that errno
- * instead of allowing it (a harmless probe not worth a dead worker).
+ * One allowed call, optionally with conditions on its arguments (all
+ * must hold; an entry with op 0 is unused).  SELF as a datum means "this
+ * process's pid", known only when the filter is built.  errno_ret != 0
+ * refuses the call with that errno instead of allowing it (a harmless
+ * probe not worth a dead worker).
  */
-struct rule {
-	int nr;
-	int argc; /* 0 or 1 */
+struct cond {
 	unsigned arg;
 	enum scmp_compare op;
 	uint64_t a, b;
+};
+
+struct rule {
+	int nr;
+	struct cond cond[2];
 	int errno_ret;
 };
 
 #define SELF UINT64_MAX
 
-#define ALLOW(name)                                                            \
-	{                                                                      \
-		.nr = SCMP_SYS(name)                                           \
-	}
-#define ALLOW_IF(name, ...)                                                    \
-	{                                                                      \
-		.nr = SCMP_SYS(name), .argc = 1, __VA_ARGS__                   \
-	}
+/* clang-format off */
+#define EQ(n, x)        {.arg = n, .op = SCMP_CMP_EQ, .a = x}
+#define MASKED(n, m, x) {.arg = n, .op = SCMP_CMP_MASKED_EQ, .a = m, .b = x}
+#define ALLOW(name)     {.nr = SCMP_SYS(name)}
+#define ALLOW_IF(name, ...) {.nr = SCMP_SYS(name), .cond = {__VA_ARGS__}}
 #define REFUSE(name, e, ...)                                                   \
-	{                                                                      \
-		.nr = SCMP_SYS(name), .argc = 1, .errno_ret = e, __VA_ARGS__   \
-	}
+	{.nr = SCMP_SYS(name), .errno_ret = e, .cond = {__VA_ARGS__}}
+/* clang-format on */
+
+#define SOCK_TYPE_MASK 0xf /* the type bits of socket()'s second argument */
 
 /*
  * The allow-list.  Found by reading every system call kvm-core, the
@@ -105,8 +106,9 @@ static const struct rule rules[] = {
     /* sockets: FastCGI/SCGI connections on inherited listeners,
      * libfcgi's never-connected unix socket, GDB on 127.0.0.1.  No
      * connect(): a worker reaches nothing on its own. */
-    ALLOW_IF(socket, .arg = 0, .op = SCMP_CMP_EQ, .a = AF_UNIX),
-    ALLOW_IF(socket, .arg = 0, .op = SCMP_CMP_EQ, .a = AF_INET),
+    /* stream sockets only: a datagram socket sends without connect() */
+    ALLOW_IF(socket, EQ(0, AF_UNIX), MASKED(1, SOCK_TYPE_MASK, SOCK_STREAM)),
+    ALLOW_IF(socket, EQ(0, AF_INET), MASKED(1, SOCK_TYPE_MASK, SOCK_STREAM)),
     ALLOW(bind),
     ALLOW(listen),
     ALLOW(accept),
@@ -116,7 +118,8 @@ static const struct rule rules[] = {
     ALLOW(getsockname),
     ALLOW(getpeername),
     ALLOW(shutdown),
-    ALLOW(sendto),   /* send() */
+    /* send(): no address, which would be TCP Fast Open's connect */
+    ALLOW_IF(sendto, EQ(4, 0)),
     ALLOW(recvfrom), /* recv() */
     ALLOW(poll),
     ALLOW(ppoll),
@@ -140,8 +143,8 @@ static const struct rule rules[] = {
     ALLOW(nanosleep),
     ALLOW(clock_nanosleep),
     /* abort() signals itself; no other process */
-    ALLOW_IF(kill, .arg = 0, .op = SCMP_CMP_EQ, .a = SELF),
-    ALLOW_IF(tgkill, .arg = 0, .op = SCMP_CMP_EQ, .a = SELF),
+    ALLOW_IF(kill, EQ(0, SELF)),
+    ALLOW_IF(tgkill, EQ(0, SELF)),
 
     /* process */
     ALLOW(getpid),
@@ -156,10 +159,9 @@ static const struct rule rules[] = {
     /* KVM: any ioctl of KVM's type (0xAE), on whatever fd: the VM,
      * vCPU and /dev/kvm fds are not known when the filter is built,
      * and new KVM calls need no change here. */
-    ALLOW_IF(ioctl, .arg = 1, .op = SCMP_CMP_MASKED_EQ, .a = IOC_TYPE_MASK,
-             .b = KVMIO << 8),
+    ALLOW_IF(ioctl, MASKED(1, IOC_TYPE_MASK, KVMIO << 8)),
     /* stdio asks whether the log is a terminal */
-    REFUSE(ioctl, ENOTTY, .arg = 1, .op = SCMP_CMP_EQ, .a = TCGETS),
+    REFUSE(ioctl, ENOTTY, EQ(1, TCGETS)),
 };
 
 /* Names resolved before the filter goes on: the SIGSYS handler may not
@@ -256,15 +258,16 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 	if (write(fs_log_fd(), l.buf, l.n) < 0) {
 		/* nowhere to report it; the master still logs SIGSYS */
 	}
-	/* Die of the signal itself, so that the master sees SIGSYS: with
-	 * the default action restored, the same call traps again. */
+	/* Die of the signal itself, so that the master sees SIGSYS: the
+	 * default action restored, unblocked, sent to itself (the one kill
+	 * the filter allows). */
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	sigaction(sig, &dfl, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, sig);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	syscall(nr, 0, 0, 0, 0, 0, 0);
+	kill(getpid(), sig);
 	_exit(128 + sig); /* not reached */
 }
 
@@ -274,15 +277,18 @@ static int add_rule(scmp_filter_ctx ctx, const struct rule *r)
 {
 	uint32_t action = r->errno_ret ? SCMP_ACT_ERRNO((uint32_t)r->errno_ret)
 	                               : SCMP_ACT_ALLOW;
-	struct scmp_arg_cmp cmp = {
-	    .arg = r->arg,
-	    .op = r->op,
-	    .datum_a = r->a == SELF ? (uint64_t)getpid() : r->a,
-	    .datum_b = r->b,
-	};
+	struct scmp_arg_cmp cmp[2];
+	unsigned i, n = 0;
 
-	return seccomp_rule_add_array(ctx, action, r->nr, (unsigned)r->argc,
-	                              r->argc ? &cmp : NULL);
+	for (i = 0; i < 2 && r->cond[i].op; i++, n++)
+		cmp[i] = (struct scmp_arg_cmp){
+		    .arg = r->cond[i].arg,
+		    .op = r->cond[i].op,
+		    .datum_a = r->cond[i].a == SELF ? (uint64_t)getpid()
+		                                    : r->cond[i].a,
+		    .datum_b = r->cond[i].b,
+		};
+	return seccomp_rule_add_array(ctx, action, r->nr, n, n ? cmp : NULL);
 }
 
 int fs_seccomp_install(char *err, size_t errlen)

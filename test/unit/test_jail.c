@@ -229,6 +229,22 @@ static void call_socket_inet6(void)
 	socket(AF_INET6, SOCK_STREAM, 0);
 }
 
+static void call_socket_udp(void)
+{
+	socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+}
+
+/* TCP Fast Open: sendto with an address connects */
+static void call_sendto_address(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	                        .sin_port = htons(9)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&a, sizeof(a));
+}
+
 static void call_ioctl_not_kvm(void)
 {
 	int n;
@@ -275,6 +291,9 @@ Test(seccomp, connect_and_other_address_families_are_refused)
 {
 	expect_refused(call_connect, "forbidden system call connect (42)");
 	expect_refused(call_socket_inet6, "forbidden system call socket (41)");
+	expect_refused(call_socket_udp, "forbidden system call socket (41)");
+	expect_refused(call_sendto_address,
+	               "forbidden system call sendto (44)");
 }
 
 Test(seccomp, only_kvm_ioctls_and_only_signals_to_itself)
@@ -336,6 +355,10 @@ static void worker_calls(void)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || close(fd) || socket(AF_INET, SOCK_STREAM, 0) < 0)
 		_exit(17);
+	/* send() (sendto without an address) is allowed: not connected */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (send(fd, "x", 1, MSG_NOSIGNAL) != -1 || errno == 0)
+		_exit(19);
 	/* qsort of more than 1 KiB (the ELF symbol table) asks sysinfo */
 	qsort_big();
 	fs_log(LOG_NOTICE, NULL, "still alive");
