@@ -155,7 +155,9 @@ int fs_jail_grant(const struct fs_jail *j, const struct fs_conf *c, char *err,
 {
 	int r = 0;
 
-	if (!j->switch_user)
+	/* Root workers too: they have no CAP_DAC_OVERRIDE, and the
+	 * directory may still belong to an earlier run's user. */
+	if (geteuid() != 0)
 		return 0;
 	if (c->program_dir && c->program_dir[0])
 		r = grant_dir(j, c->program_dir, err, errlen);

@@ -33,7 +33,7 @@ int fs_jail_resolve(const struct fs_conf *c, bool allow_root, struct fs_jail *j,
  * workers need no privilege for it: program_dir (created 0700 when
  * missing, owned by the workers' user, like nginx's temp paths) and the
  * log files (reopened by every worker on SIGUSR1).  Does nothing unless
- * j->switch_user.  0, or a negative errno with the reason in err.
+ * the master is root.  0, or a negative errno with the reason in err.
  */
 int fs_jail_grant(const struct fs_jail *j, const struct fs_conf *c, char *err,
                   size_t errlen);

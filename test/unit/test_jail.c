@@ -185,6 +185,13 @@ Test(jail, master_gives_program_dir_and_log_files_to_the_workers_user)
 	cr_assert_eq(st.st_uid, NOBODY);
 	cr_assert_eq(stat(fifo, &st), 0);
 	cr_assert_eq(st.st_uid, 0);
+	/* Root workers (-R) next time: without CAP_DAC_OVERRIDE they need
+	 * the directory back. */
+	j = (struct fs_jail){.switch_user = false, .uid = 0, .gid = 0};
+	cr_assert_eq(fs_jail_grant(&j, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(stat(pd, &st), 0);
+	cr_assert_eq(st.st_uid, 0);
+	cr_assert_eq(st.st_gid, 0);
 	unlink(log);
 	unlink(fifo);
 	rmdir(pd);
