@@ -15,6 +15,8 @@
 #   HITCH_PORT          HTTPS, hitch [8443]
 #   HITCH               1: with hitch, 0: without [1 when installed]
 #   DEBUG_PORT          kvm-fpm's debug_port, when set [the ini's]
+#   WORKER_USER         the ini lines saying whom workers run as
+#                       [user = kvm-fpm as root, when it can reach DIR]
 # Everything listens on 127.0.0.1.  Writes DIR/kvm-fpm.ini, DIR/keys/
 # (each tenant's live-update key, generated when the ini sets none), DIR/nginx/,
 # DIR/varnish.vcl, DIR/hitch.conf, DIR/tls/ (a self-signed certificate,
@@ -41,7 +43,22 @@ DEBUG_PORT=${DEBUG_PORT:-}
 case "$DIR$ROOT$KVM_FPM" in
 *"'"* | *'"'*) echo "render: quotes in a path: $DIR" >&2; exit 1 ;;
 esac
-export ROOT DIR NGINX_PORT VARNISH_PROXY_PORT HITCH_PORT DEBUG_PORT
+# Started as root, kvm-fpm runs its workers as the kvm-fpm user
+# (scripts/deps.sh creates it) when that user can reach DIR, where
+# program_dir and the logs are; else as root without capabilities.
+if [ -z "${WORKER_USER:-}" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		WORKER_USER="; not started as root: workers run as $(id -un)"
+	elif id -u kvm-fpm >/dev/null 2>&1 &&
+		runuser -u kvm-fpm -- test -x "$DIR"; then
+		WORKER_USER="user = kvm-fpm"
+	else
+		echo "render: no kvm-fpm user that can reach $DIR:" \
+			"workers run as root (without capabilities)" >&2
+		WORKER_USER="allow_run_as_root = yes"
+	fi
+fi
+export ROOT DIR NGINX_PORT VARNISH_PROXY_PORT HITCH_PORT DEBUG_PORT WORKER_USER
 
 # subst FROM TO [FROM TO...] <IN >OUT: replace literal strings (no regex).
 subst() {
@@ -68,12 +85,13 @@ function global_keys() {
 	print "log = " ENVIRON["DIR"] "/kvm-fpm.log"
 	print "access_log = " ENVIRON["DIR"] "/access.log"
 	print "program_dir = " ENVIRON["DIR"] "/programs"
+	print ENVIRON["WORKER_USER"]
 	if (ENVIRON["DEBUG_PORT"] != "")
 		print "debug_port = " ENVIRON["DEBUG_PORT"]
 	done = 1
 }
 /^[ \t]*\[/ { sec = $0; gsub(/[ \t]/, "", sec) }
-sec == "[global]" && /^[ \t]*(listen|listen\.owner|listen\.group|scgi_listen|log|access_log|program_dir|debug_port)[ \t]*=/ {
+sec == "[global]" && /^[ \t]*(listen|listen\.owner|listen\.group|scgi_listen|log|access_log|program_dir|debug_port|user|group|allow_run_as_root)[ \t]*=/ {
 	print "; " $0; next
 }
 /^[ \t]*program[ \t]*=[ \t]*[^\/ \t]/ {

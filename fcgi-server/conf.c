@@ -12,7 +12,7 @@
 #include "values.h"
 
 #define WHY_MAX  256
-#define KEYS_MAX 20
+#define KEYS_MAX 24
 #define NS_PER_S 1000000000ULL
 
 struct section {
@@ -50,6 +50,9 @@ static const struct conf_key global_keys[] = {
     {K("debug_port", uint), G(debug_port), RANGE(0, 65535), .def = "2159"},
     {K("upload_max_size", size), G(upload_max_size), RANGE(1, UINT64_MAX),
      .def = "64M"},
+    {K("user", str), G(user), .none = ""},
+    {K("group", str), G(group), .none = ""},
+    {K("allow_run_as_root", bool), G(allow_run_as_root)},
 };
 
 /* Defaults: fs_conf_tenant_init() (limits from kc_limits_default()). */

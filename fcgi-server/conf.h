@@ -46,6 +46,8 @@ struct fs_conf {
 	char *access_log;                 /* NULL: off */
 	unsigned debug_port;              /* 0: no GDB listener */
 	uint64_t upload_max_size;
+	char *user, *group;     /* workers' user and group; NULL: as started */
+	bool allow_run_as_root; /* workers may keep uid 0 */
 	struct fs_tenant_conf *tenants;
 	size_t tenant_count;
 };

@@ -1,5 +1,6 @@
 /* kvm-fpm: the command line: the prefork FastCGI/SCGI server, `run` for
  * tenant authors, and configuration checks. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,8 @@ static int help(FILE *out)
 	fprintf(
 	    out,
 	    "usage: kvm-fpm run [--KEY=VALUE...] PROGRAM URL...\n"
+	    "       kvm-fpm [-F] [-R] -c FILE   serve (-F: foreground, -R:\n"
+	    "                            workers may run as root)\n"
 	    "       kvm-fpm -t -c FILE   check a configuration\n"
 	    "       kvm-fpm -T -c FILE   print the effective configuration\n"
 	    "       kvm-fpm --help | --version\n");
@@ -49,7 +52,7 @@ static int daemonize(void)
 	return 0;
 }
 
-static int serve(const char *path, int foreground)
+static int serve(const char *path, int foreground, bool allow_root)
 {
 	struct fs_conf c;
 	char err[512];
@@ -73,7 +76,7 @@ static int serve(const char *path, int foreground)
 		fs_conf_free(&c);
 		return 1;
 	}
-	r = fs_master_run(&c, path, inherited);
+	r = fs_master_run(&c, path, inherited, allow_root);
 	fs_conf_free(&c);
 	return r;
 }
@@ -101,6 +104,7 @@ int main(int argc, char **argv)
 {
 	const char *conf = NULL;
 	int test = 0, print = 0, foreground = 0, i;
+	bool allow_root = false;
 
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
 		return fs_run_main(argc - 1, argv + 1);
@@ -118,6 +122,9 @@ int main(int argc, char **argv)
 			print = 1;
 		else if (strcmp(argv[i], "-F") == 0)
 			foreground = 1;
+		else if (strcmp(argv[i], "-R") == 0 ||
+		         strcmp(argv[i], "--allow-to-run-as-root") == 0)
+			allow_root = true; /* PHP-FPM's flag */
 		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
 			conf = argv[++i];
 		else
@@ -127,5 +134,5 @@ int main(int argc, char **argv)
 		return help(stderr);
 	if (test || print)
 		return check_config(conf, print);
-	return serve(conf, foreground);
+	return serve(conf, foreground, allow_root);
 }

@@ -18,13 +18,16 @@
 #include "listenq.h"
 #include "log.h"
 #include "fcgi.h"
+#include "jail.h"
 #include "master.h"
 #include "scoreboard.h"
+#include "seccomp_filter.h"
 #include "server.h"
 #include "worker.h"
 
 #define STOP_GRACE_S 30 /* SIGQUIT: in-flight requests may take this */
 #define STOP_TERM_S  5  /* then SIGTERM, then SIGKILL after this */
+#define EXIT_NO_JAIL 78 /* a worker could not drop its privileges */
 
 struct child {
 	pid_t pid;
@@ -45,7 +48,9 @@ struct master {
 	int status_fd;       /* status_listen, served here; or -1 */
 	int dead_listener;
 	struct fs_server status_srv;
-	int stopping; /* 0, SIGQUIT or SIGTERM */
+	struct fs_jail jail; /* whom the workers run as */
+	bool allow_root;     /* -R: workers may keep uid 0 */
+	int stopping;        /* 0, SIGQUIT or SIGTERM */
 	time_t stop_since;
 };
 
@@ -90,6 +95,7 @@ static void worker_main(struct master *m, unsigned slot)
 	                               m->conf.max_requests, &worker_stop,
 	                               &worker_reopen};
 	struct fs_server srv;
+	char err[256];
 	size_t i;
 	int rc;
 
@@ -106,6 +112,12 @@ static void worker_main(struct master *m, unsigned slot)
 	fs_sb_worker_start(m->sb, slot, getpid());
 	if (fs_server_init(&srv, &m->conf, &m->tenants, m->sb, (int)slot))
 		_exit(1);
+	/* Nothing of a request is read before the worker is jailed. */
+	if (fs_jail_enter(&m->jail, err, sizeof(err)) ||
+	    fs_seccomp_install(err, sizeof(err))) {
+		fs_log(LOG_ALERT, NULL, "%s", err);
+		_exit(EXIT_NO_JAIL);
+	}
 	rc = fs_worker_run(&srv, &cfg);
 	fs_server_fini(&srv);
 	_exit(rc);
@@ -199,6 +211,17 @@ static void reap(struct master *m)
 		else if (WEXITSTATUS(status) != 0 || gen != m->gen)
 			fs_log(LOG_INFO, NULL, "worker %d exited with %d",
 			       (int)pid, WEXITSTATUS(status));
+		/* Fail closed, and do not fork in a loop: a worker that
+		 * cannot be jailed once will not be the next time. */
+		if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NO_JAIL &&
+		    !m->stopping) {
+			fs_log(LOG_ALERT, NULL,
+			       "a worker could not drop its privileges: "
+			       "stopping");
+			m->stopping = SIGTERM;
+			m->stop_since = time(NULL);
+			signal_kids(m, SIGTERM, 0);
+		}
 	}
 	while (!m->stopping && count_gen(m, m->gen) < m->conf.workers)
 		spawn(m);
@@ -254,16 +277,40 @@ static void serve_status_conn(struct master *m)
 	fs_fcgi_conn_free(c);
 }
 
+/* Decide whom c's workers run as and give that user program_dir and
+ * the log files.  0, or -1 with the reason logged. */
+static int prepare_jail(const struct master *m, const struct fs_conf *c,
+                        struct fs_jail *j)
+{
+	char err[512], note[256];
+
+	if (fs_jail_resolve(c, m->allow_root, j, err, sizeof(err), note,
+	                    sizeof(note)) ||
+	    fs_jail_grant(j, c, err, sizeof(err))) {
+		fs_log(LOG_ERR, NULL, "%s", err);
+		return -1;
+	}
+	if (note[0])
+		fs_log(LOG_NOTICE, NULL, "%s", note);
+	return 0;
+}
+
 /* SIGHUP: a new configuration and tenants, then a new generation of
  * workers; the old ones finish their requests and leave. */
 static void reload(struct master *m)
 {
 	struct fs_conf conf;
 	struct fs_tenants tenants;
+	struct fs_jail jail;
 	char err[512];
 
 	if (fs_conf_load(m->conf_path, &conf, err, sizeof(err))) {
 		fs_log(LOG_ERR, NULL, "reload refused: %s", err);
+		return;
+	}
+	if (prepare_jail(m, &conf, &jail)) {
+		fs_log(LOG_ERR, NULL, "reload refused: see above");
+		fs_conf_free(&conf);
 		return;
 	}
 	if (fs_tenants_load(&tenants, &conf, m->sb)) {
@@ -276,6 +323,7 @@ static void reload(struct master *m)
 	fs_conf_free(&m->conf);
 	m->conf = conf;
 	m->tenants = tenants;
+	m->jail = jail;
 	init_status_server(m);
 	m->gen++;
 	reap(m);
@@ -286,6 +334,8 @@ static void reload(struct master *m)
 
 static void handle_signal(struct master *m, int sig)
 {
+	char err[512];
+
 	switch (sig) {
 	case SIGCHLD:
 		reap(m);
@@ -298,6 +348,8 @@ static void handle_signal(struct master *m, int sig)
 	case SIGUSR1:
 		fs_log_open(m->conf.log, m->conf.log_level);
 		fs_access_open(m->conf.access_log);
+		/* The workers reopen the new files by name. */
+		fs_jail_grant(&m->jail, &m->conf, err, sizeof(err));
 		signal_kids(m, SIGUSR1, 0);
 		break;
 	default: /* SIGTERM, SIGINT: now; SIGQUIT: after in-flight requests */
@@ -361,6 +413,8 @@ static int setup(struct master *m, int inherited)
 
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
 		return 1;
+	if (prepare_jail(m, &m->conf, &m->jail))
+		return 1;
 	/* libfcgi installs handlers of its own: let it, then set ours. */
 	FCGX_Init();
 	set_handler(SIGPIPE, SIG_IGN);
@@ -387,13 +441,14 @@ static int setup(struct master *m, int inherited)
 	if (m->dead_listener < 0 || init_status_server(m))
 		return 1;
 	fs_log(LOG_NOTICE, NULL,
-	       "ready: %u workers, %zu tenants, listening on %s",
-	       m->conf.workers, m->conf.tenant_count,
+	       "ready: %u workers as %s, %zu tenants, listening on %s",
+	       m->conf.workers, m->jail.name, m->conf.tenant_count,
 	       inherited >= 0 ? "an inherited socket" : m->conf.listen);
 	return 0;
 }
 
-int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited)
+int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited,
+                  bool allow_root)
 {
 	struct master m;
 	unsigned char sigs[64];
@@ -401,6 +456,7 @@ int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited)
 	memset(&m, 0, sizeof(m));
 	m.conf = *conf;
 	m.conf_path = conf_path;
+	m.allow_root = allow_root;
 	m.scgi_fd = m.status_fd = m.dead_listener = -1;
 	if (setup(&m, inherited))
 		return 1;

@@ -2,6 +2,7 @@
  * the result as the snapshot every request starts from. */
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,10 +164,12 @@ static int take_snapshot(struct kc_image *img, struct kc_vm *vm)
 	return 0;
 }
 
-/* The read-only view of the snapshot that resets copy pages from. */
+/* The read-only view of the snapshot that resets copy pages from.
+ * Private: a shared view of a writable fd would keep the memfd from
+ * being sealed (EBUSY); read-only, it shows the file's own pages. */
 static int map_snapshot(struct kc_image *img)
 {
-	void *ro = mmap(NULL, img->lay.mem_size, PROT_READ, MAP_SHARED,
+	void *ro = mmap(NULL, img->lay.mem_size, PROT_READ, MAP_PRIVATE,
 	                img->memfd, 0);
 
 	if (ro == MAP_FAILED)
@@ -210,7 +213,8 @@ static int build_memory(struct kc_image *img, const uint8_t *elf,
 {
 	uint8_t *mem;
 
-	img->memfd = memfd_create("kvm-fpm-guest", MFD_CLOEXEC);
+	img->memfd =
+	    memfd_create("kvm-fpm-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (img->memfd < 0 || ftruncate(img->memfd, (off_t)img->lay.mem_size))
 		return boot_fail(-errno, err, errlen, "guest memory");
 	mem = mmap(NULL, img->lay.mem_size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -315,6 +319,13 @@ int kc_image_boot(const void *elf, size_t len, const struct kc_limits *lim,
 		            vmp ? &vm : NULL, err, errlen);
 	if (mem)
 		munmap(mem, img->lay.mem_size); /* the build view */
+	/* The last shared writable view is gone: from now on no process,
+	 * this one or a worker that inherits the image, can change the
+	 * snapshot the other workers' VMs map copy-on-write. */
+	if (r == 0 &&
+	    fcntl(img->memfd, F_ADD_SEALS,
+	          F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL))
+		r = boot_fail(-errno, err, errlen, "sealing the snapshot");
 	if (r) {
 		kc_image_put(img);
 		return r;

@@ -4,9 +4,21 @@
 set -eu
 
 PKGS="build-essential pkg-config libfcgi-dev libfcgi-bin linux-libc-dev \
-libelf-dev libinih-dev libcriterion-dev musl-tools file \
+libelf-dev libinih-dev libcriterion-dev libseccomp-dev libcap-dev \
+musl-tools file \
 nginx varnish hitch spawn-fcgi openssl curl gdb wrk python3"
 [ "${KVM_FPM_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS php-fpm fcgiwrap"
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+# Started as root, kvm-fpm runs its workers as this user (`user` in the
+# ini); `make run` and test/blackbox/test-privilege.sh use it.
+if ! id -u kvm-fpm >/dev/null 2>&1; then
+	echo "deps: creating the system user kvm-fpm (kvm-fpm's workers)"
+	$SUDO useradd --system --user-group --no-create-home \
+		--home-dir /nonexistent --shell /usr/sbin/nologin kvm-fpm
+fi
 
 missing=""
 for p in $PKGS; do
@@ -16,8 +28,6 @@ done
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing missing packages:$missing"
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 # Debian's packages start their services on install; we run our own copies.
 if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -39,10 +39,14 @@ require_kvm() {
 	fi
 }
 
-# write_ini FILE [EXTRA GLOBAL LINES]: the standard test tenants
+# write_ini FILE [EXTRA GLOBAL LINES]: the standard test tenants.  Tests
+# run as root; their workers stay uid 0 (without any capability, under
+# seccomp) unless WORKER_USER sets the lines, as test-privilege.sh does
+# to run them as an unprivileged user.
 write_ini() {
 	cat >"$1" <<INI
 [global]
+${WORKER_USER:-allow_run_as_root = yes}
 listen = $T/kvm-fpm.sock
 scgi_listen = 127.0.0.1:$SCGI_PORT
 workers = ${WORKERS:-2}
