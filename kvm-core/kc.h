@@ -36,6 +36,7 @@ enum kc_status {
 	KC_ERR_TOO_LARGE,    /* response over max_response_size */
 	KC_ERR_BAD_RESPONSE, /* invalid status, content type or header */
 	KC_ERR_INTERNAL,     /* KVM failed; the VM was rebuilt or is gone */
+	KC_ERR_DEADLOCK,     /* waited for what no thread can ever do */
 	KC_STATUS_MAX
 };
 
@@ -178,6 +179,7 @@ struct kc_vm_stats {
 	uint64_t pages_zeroed;   /* beyond the snapshot, cleared */
 	uint64_t rebuilds;       /* vCPU state rebuilt after a bad exit */
 	uint64_t slot_grows;     /* memory slots grown for allocations */
+	uint64_t enosys;         /* system calls answered ENOSYS, unknown */
 };
 void kc_vm_stats(const struct kc_vm *vm, struct kc_vm_stats *st);
 

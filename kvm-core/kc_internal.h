@@ -233,6 +233,8 @@ struct kc_image {
 	uint64_t snapshot_bytes;
 };
 
+#define KC_ENOSYS_LOGGED_WORDS 8 /* system calls 0-511 */
+
 struct kc_vm {
 	struct kc_image *img;
 	int vm_fd, vcpu_fd;
@@ -258,6 +260,7 @@ struct kc_vm {
 	struct kc_vm_stats stats;
 	struct kc_gdb *gdb;    /* a request under the debugger, or NULL */
 	struct kc_slots slots; /* what KVM backs of mem (see layout.c) */
+	uint64_t enosys_logged[KC_ENOSYS_LOGGED_WORDS]; /* see sys_proc.c */
 };
 
 /* Continue running the guest (a kc_sys_handle result). */

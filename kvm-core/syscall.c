@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "kc_internal.h"
+#include "sys_proc.h"
 
 #define ARCH_SET_FS     0x1002
 #define ARCH_GET_FS     0x1003
@@ -391,6 +392,27 @@ static sys_fn *const syscalls[] = {
     [SYS_clock_nanosleep] = sys_zero,
     [SYS_exit_group] = sys_exit,
     [SYS_getrandom] = sys_getrandom,
+    /* glibc, libstdc++ and Rust std (sys_proc.c, sys_fd.c) */
+    [SYS_open] = kc_sys_open,
+    [SYS_fstat] = kc_sys_fstat,
+    [SYS_poll] = kc_sys_poll,
+    [SYS_kill] = kc_sys_kill,
+    [SYS_fcntl] = kc_sys_fcntl,
+    [SYS_readlink] = kc_sys_readlink,
+    [SYS_getrlimit] = kc_sys_getrlimit,
+    [SYS_setrlimit] = kc_sys_setrlimit,
+    [SYS_tkill] = kc_sys_tkill,
+    [SYS_futex] = kc_sys_futex,
+    [SYS_sched_getaffinity] = kc_sys_sched_getaffinity,
+    [SYS_tgkill] = kc_sys_tgkill,
+    [SYS_openat] = kc_sys_openat,
+    [SYS_newfstatat] = kc_sys_newfstatat,
+    [SYS_readlinkat] = kc_sys_readlinkat,
+    [SYS_ppoll] = kc_sys_ppoll,
+    [SYS_set_robust_list] = kc_sys_set_robust_list,
+    [SYS_prlimit64] = kc_sys_prlimit64,
+    [SYS_getcpu] = kc_sys_getcpu,
+    [SYS_rseq] = kc_sys_rseq,
 };
 
 static sys_fn *const hypercalls[KFPM_CALL_MAX] = {
@@ -411,7 +433,7 @@ int kc_sys_handle(struct kc_vm *vm)
 	else if (nr < sizeof(syscalls) / sizeof(syscalls[0]))
 		fn = syscalls[nr];
 	/* Everything else (files, sockets, processes, ...) does not exist. */
-	st = fn ? fn(vm, r) : ret(r, -ENOSYS);
+	st = fn ? fn(vm, r) : kc_sys_unknown(vm, r);
 	if (st != KC_RESUME)
 		return st;
 	vm->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;

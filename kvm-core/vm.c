@@ -21,6 +21,7 @@ static const char *const status_names[KC_STATUS_MAX] = {
     [KC_ERR_TOO_LARGE] = "too large",
     [KC_ERR_BAD_RESPONSE] = "bad response",
     [KC_ERR_INTERNAL] = "internal error",
+    [KC_ERR_DEADLOCK] = "deadlock",
 };
 
 const char *kc_status_name(enum kc_status s)
