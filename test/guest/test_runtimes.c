@@ -60,6 +60,53 @@ static void require_built(const char *path)
 		cr_skip_test("%s was not built (no rustc?)", path);
 }
 
+Test(runtimes, cpp_example_answers)
+{
+	struct guest g;
+
+	guest_boot(&g, "tenant-sdk/examples/glossary", NULL);
+	cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+	cr_assert_eq(g.res.http_status, 200);
+	cr_assert_str_eq(guest_body(&g),
+	                 "<h1>Glossary</h1>\n<ul>\n"
+	                 "<li><a href=\"/reset\">reset</a></li>\n"
+	                 "<li><a href=\"/snapshot\">snapshot</a></li>\n"
+	                 "<li><a href=\"/tenant\">tenant</a></li>\n</ul>\n");
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	cr_assert_eq(guest_get(&g, "/snapshot?x=1"), KC_OK, "%s", g.res.error);
+	cr_assert_str_eq(guest_body(&g),
+	                 "<h1>snapshot</h1>\n<p>the VM as main() left it; "
+	                 "every request starts from it</p>\n");
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	cr_assert_eq(guest_get(&g, "/nope"), KC_OK, "%s", g.res.error);
+	cr_assert_eq(g.res.http_status, 404, "std::out_of_range caught");
+	cr_assert_str_eq(g.output, "2:glossary: 3 terms\n"
+	                           "2:glossary: no term /nope\n");
+	guest_free(&g);
+}
+
+Test(runtimes, rust_example_answers)
+{
+	struct guest g;
+
+	require_built("tenant-sdk/examples/primes");
+	guest_boot(&g, "tenant-sdk/examples/primes", NULL);
+	cr_assert_eq(guest_get(&g, "/?n=10"), KC_OK, "%s", g.res.error);
+	cr_assert_eq(g.res.http_status, 200);
+	cr_assert_str_eq(guest_body(&g), "prime number 10 is 29\n");
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+	cr_assert_str_eq(guest_body(&g),
+	                 "9592 primes below 100000; ask /?n=10\n");
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	cr_assert_eq(guest_get(&g, "/?n=x"), KC_OK, "%s", g.res.error);
+	cr_assert_eq(g.res.http_status, 400);
+	cr_assert_str_eq(guest_body(&g),
+	                 "n=\"x\": invalid digit found in string\n");
+	cr_assert_str_eq(g.output, "2:primes: 9592 below 100000\n");
+	guest_free(&g);
+}
+
 Test(runtimes, cpp_iostream_and_exceptions)
 {
 	struct guest g;
