@@ -78,7 +78,7 @@ static int futex_wake_op(struct kc_vm *vm, struct kvm_regs *r)
 		return kc_sys_ret(r, -EINVAL);
 	if ((enc >> 24 & 15) > FUTEX_OP_CMP_GE)
 		return kc_sys_ret(r, -ENOSYS);
-	if (enc & (FUTEX_OP_OPARG_SHIFT << 28))
+	if (enc & ((uint32_t)FUTEX_OP_OPARG_SHIFT << 28))
 		arg = (int32_t)(1u << (arg & 31));
 	word = kc_sys_mem(vm, r->r8, 4, KC_GMEM_WRITE);
 	if (word == NULL)

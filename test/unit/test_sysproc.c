@@ -145,6 +145,13 @@ Test(sysproc, futex_timed_wait_times_out_at_once)
 	             -EFAULT);
 }
 
+/* Linux's FUTEX_OP() shifts an int into the sign bit: UBSan objects. */
+static uint32_t wake_op(uint32_t op, uint32_t oparg, uint32_t cmp,
+                        uint32_t cmparg)
+{
+	return op << 28 | cmp << 24 | (oparg & 0xfff) << 12 | (cmparg & 0xfff);
+}
+
 Test(sysproc, futex_requeue_and_wake_op)
 {
 	*word(RW) = 7;
@@ -154,16 +161,16 @@ Test(sysproc, futex_requeue_and_wake_op)
 	             0);
 	*word(RW + 4) = 0xf0;
 	cr_assert_eq(CALL(kc_sys_futex, RW, FUTEX_WAKE_OP, 1, 1, RW + 4,
-	                  FUTEX_OP(FUTEX_OP_ADD, 3, FUTEX_OP_CMP_EQ, 0)),
+	                  wake_op(FUTEX_OP_ADD, 3, FUTEX_OP_CMP_EQ, 0)),
 	             0);
 	cr_assert_eq(*word(RW + 4), 0xf3);
 	cr_assert_eq(CALL(kc_sys_futex, RW, FUTEX_WAKE_OP, 1, 1, RW + 4,
-	                  FUTEX_OP((FUTEX_OP_ANDN | FUTEX_OP_OPARG_SHIFT), 4,
-	                           FUTEX_OP_CMP_EQ, 0)),
+	                  wake_op(FUTEX_OP_ANDN | FUTEX_OP_OPARG_SHIFT, 4,
+	                          FUTEX_OP_CMP_EQ, 0)),
 	             0);
 	cr_assert_eq(*word(RW + 4), 0xe3);
 	cr_assert_eq(CALL(kc_sys_futex, RW, FUTEX_WAKE_OP, 1, 1, RO,
-	                  FUTEX_OP(FUTEX_OP_SET, 1, FUTEX_OP_CMP_EQ, 0)),
+	                  wake_op(FUTEX_OP_SET, 1, FUTEX_OP_CMP_EQ, 0)),
 	             -EFAULT);
 	cr_assert_eq(CALL(kc_sys_futex, RW, FUTEX_LOCK_PI, 0, 0, 0, 0),
 	             -ENOSYS);
