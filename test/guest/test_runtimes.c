@@ -191,3 +191,26 @@ Test(runtimes, musl_with_debian_libraries)
 	                 "2:*** buffer overflow detected ***: terminated\n");
 	guest_free(&g);
 }
+
+Test(runtimes, unknown_calls_are_logged_once_per_vm)
+{
+	struct kc_vm_stats st;
+	struct guest g;
+	int i;
+
+	guest_boot(&g, P("fork_exec"), NULL);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+		cr_assert_eq(kc_vm_reset(g.vm), 0);
+	}
+	cr_assert_str_eq(g.output,
+	                 "2:kvm-fpm: system call 57 is not emulated: ENOSYS "
+	                 "(logged once per VM)\n"
+	                 "2:kvm-fpm: system call 59 is not emulated: ENOSYS "
+	                 "(logged once per VM)\n"
+	                 "2:kvm-fpm: system call 41 is not emulated: ENOSYS "
+	                 "(logged once per VM)\n");
+	kc_vm_stats(g.vm, &st);
+	cr_assert_eq(st.enosys, 6, "fork, execve, socket twice");
+	guest_free(&g);
+}
