@@ -17,6 +17,9 @@ struct kc_limits {
 	uint64_t stack_size;         /* the guest's stack, bytes */
 	uint64_t max_request_time_ns;
 	uint64_t max_boot_time_ns;
+	/* The tree the guest sees read-only at /data, or NULL.  Opened once
+	 * when the program boots; the string is not kept. */
+	const char *data_dir;
 };
 
 void kc_limits_default(struct kc_limits *l);

@@ -17,6 +17,7 @@ void kc_limits_default(struct kc_limits *l)
 	l->stack_size = 8ULL << 20;
 	l->max_request_time_ns = 1000000000ULL;
 	l->max_boot_time_ns = 2000000000ULL;
+	l->data_dir = NULL;
 }
 
 int kc_limits_check(const struct kc_limits *l, char *err, size_t errlen)

@@ -17,8 +17,8 @@ _Static_assert(sizeof(struct stat) == 144, "x86-64 struct stat");
 _Static_assert(sizeof(struct pollfd) == 8, "struct pollfd");
 
 /* What fd is ready for: stdin is at end of file (readable), stdout and
- * stderr always take output, anything else is not open. */
-static short poll_one(const struct pollfd *p)
+ * stderr always take output, files always have data. */
+static short poll_one(struct kc_vm *vm, const struct pollfd *p)
 {
 	if (p->fd < 0)
 		return 0;
@@ -26,6 +26,8 @@ static short poll_one(const struct pollfd *p)
 		return p->events & (POLLIN | POLLRDNORM);
 	if (p->fd <= 2)
 		return p->events & (POLLOUT | POLLWRNORM);
+	if (kc_file_is_open(vm, (uint64_t)p->fd))
+		return p->events & (POLLIN | POLLRDNORM);
 	return POLLNVAL;
 }
 
@@ -43,7 +45,7 @@ static int do_poll(struct kc_vm *vm, struct kvm_regs *r, bool forever)
 	if (fds == NULL && nfds)
 		return kc_sys_ret(r, -EFAULT);
 	for (i = 0; i < nfds; i++) {
-		fds[i].revents = poll_one(&fds[i]);
+		fds[i].revents = poll_one(vm, &fds[i]);
 		ready += fds[i].revents != 0;
 	}
 	if (ready == 0 && forever)
@@ -78,9 +80,8 @@ int kc_sys_ppoll(struct kc_vm *vm, struct kvm_regs *r)
 
 int kc_sys_fcntl(struct kc_vm *vm, struct kvm_regs *r)
 {
-	(void)vm;
 	if (r->rdi > 2)
-		return kc_sys_ret(r, -EBADF);
+		return kc_sys_ret(r, kc_file_fcntl(vm, r->rdi, r->rsi, r->rdx));
 	switch (r->rsi) {
 	case F_GETFD:
 		return kc_sys_ret(r, 0);
@@ -101,7 +102,7 @@ static int stat_std(struct kc_vm *vm, uint64_t fd, uint64_t gva)
 	struct stat *st;
 
 	if (fd > 2)
-		return -EBADF;
+		return kc_file_fstat(vm, fd, gva);
 	st = kc_sys_mem(vm, gva, sizeof(*st), KC_GMEM_WRITE);
 	if (st == NULL)
 		return -EFAULT;
@@ -141,25 +142,21 @@ int kc_sys_newfstatat(struct kc_vm *vm, struct kvm_regs *r)
 		return kc_sys_ret(r, err);
 	if (path[0] == 0 && (r->r10 & AT_EMPTY_PATH))
 		return kc_sys_ret(r, stat_std(vm, r->rdi, r->rdx));
-	return kc_sys_ret(r, -ENOENT); /* there are no files */
+	return kc_sys_ret(r, kc_file_stat(vm, (int32_t)r->rdi, path, r->rdx,
+	                                  r->r10 & AT_SYMLINK_NOFOLLOW));
 }
 
-/* There are no files yet: every path names nothing.  ENOENT rather than
- * ENOSYS, so that runtimes probing /proc/self/maps take the plain road. */
+/* Files are the data_dir's (sys_file.c); every other path names nothing:
+ * ENOENT rather than ENOSYS, so that runtimes probing /proc/self/maps take
+ * the plain road. */
 int kc_sys_open(struct kc_vm *vm, struct kvm_regs *r)
 {
-	const char *path;
-	int err = guest_path(vm, r->rdi, &path);
-
-	return kc_sys_ret(r, err ? err : -ENOENT);
+	return kc_file_open(vm, r);
 }
 
 int kc_sys_openat(struct kc_vm *vm, struct kvm_regs *r)
 {
-	const char *path;
-	int err = guest_path(vm, r->rsi, &path);
-
-	return kc_sys_ret(r, err ? err : -ENOENT);
+	return kc_file_openat(vm, r);
 }
 
 static int64_t read_link(struct kc_vm *vm, uint64_t path_gva, uint64_t buf,

@@ -66,6 +66,26 @@ int kc_sys_openat(struct kc_vm *vm, struct kvm_regs *r);
 int kc_sys_readlink(struct kc_vm *vm, struct kvm_regs *r);
 int kc_sys_readlinkat(struct kc_vm *vm, struct kvm_regs *r);
 
+/* Files (sys_file.c): the data_dir at /data, read-only, and /dev/urandom.
+ * Handlers as above; the helpers answer a value or -errno. */
+int kc_file_open(struct kc_vm *vm, struct kvm_regs *r);
+int kc_file_openat(struct kc_vm *vm, struct kvm_regs *r);
+int kc_file_read(struct kc_vm *vm, struct kvm_regs *r);
+int kc_file_pread64(struct kc_vm *vm, struct kvm_regs *r);
+int kc_file_lseek(struct kc_vm *vm, struct kvm_regs *r);
+int kc_file_close(struct kc_vm *vm, struct kvm_regs *r);
+int kc_file_getdents64(struct kc_vm *vm, struct kvm_regs *r);
+int kc_file_access(struct kc_vm *vm, struct kvm_regs *r);
+int kc_file_faccessat(struct kc_vm *vm, struct kvm_regs *r);
+/* stat (r->rax SYS_stat) and lstat (SYS_lstat) of a path. */
+int kc_file_stat_path(struct kc_vm *vm, struct kvm_regs *r);
+bool kc_file_is_open(struct kc_vm *vm, uint64_t fd);
+int kc_file_fstat(struct kc_vm *vm, uint64_t fd, uint64_t gva);
+int kc_file_stat(struct kc_vm *vm, int64_t dirfd, const char *path,
+                 uint64_t gva, bool nofollow);
+int64_t kc_file_fcntl(struct kc_vm *vm, uint64_t fd, uint64_t cmd,
+                      uint64_t arg);
+
 /* A call nothing emulates: ENOSYS, counted, and the first of each number
  * logged on the VM's stderr so that a porter sees what is missing. */
 int kc_sys_unknown(struct kc_vm *vm, struct kvm_regs *r);

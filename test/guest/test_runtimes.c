@@ -1,6 +1,9 @@
 /* Tenants in glibc C, C++ and Rust, musl with Debian's libraries, and the
  * system calls their runtimes make (issue 12). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guest.h"
@@ -212,5 +215,80 @@ Test(runtimes, unknown_calls_are_logged_once_per_vm)
 	                 "(logged once per VM)\n");
 	kc_vm_stats(g.vm, &st);
 	cr_assert_eq(st.enosys, 6, "fork, execve, socket twice");
+	guest_free(&g);
+}
+
+/* A data_dir for data_files: words, sub/other. */
+static void make_data_dir(char *dir)
+{
+	char path[128];
+	FILE *f;
+
+	strcpy(dir, "/tmp/kc-data-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/words", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("alpha beta gamma", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/sub/other", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+}
+
+static void remove_data_dir(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(files, data_dir_read_only_and_reset_with_the_snapshot)
+{
+	struct kc_limits lim;
+	struct guest g;
+	char dir[32];
+	int i;
+
+	make_data_dir(dir);
+	kc_limits_default(&lim);
+	lim.data_dir = dir;
+	guest_boot(&g, P("data_files"), &lim);
+	for (i = 0; i < 2; i++) { /* the offset main() left, every time */
+		cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+		cr_assert_str_eq(guest_body(&g), "first=alpha rest=beta gamma "
+		                                 "write=-1\n");
+		cr_assert_eq(kc_vm_reset(g.vm), 0);
+	}
+	cr_assert_eq(guest_get(&g, "/open"), KC_OK, "%s", g.res.error);
+	cr_assert_str_eq(guest_body(&g), "fd=4\n");
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	cr_assert_eq(guest_get(&g, "/fd4"), KC_OK, "%s", g.res.error);
+	cr_assert_str_eq(guest_body(&g), "fd4=-1\n", "closed at the reset");
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	cr_assert_eq(guest_get(&g, "/list"), KC_OK, "%s", g.res.error);
+	cr_assert(strstr(guest_body(&g), "words ") &&
+	              strstr(guest_body(&g), "sub "),
+	          "%s", guest_body(&g));
+	guest_free(&g);
+	remove_data_dir(dir);
+}
+
+Test(files, missing_data_dir_fails_to_load)
+{
+	struct kc_limits lim;
+	struct guest g;
+
+	kc_limits_default(&lim);
+	lim.data_dir = "/nonexistent/kvm-fpm-data";
+	guest_boot(&g, P("data_files"), &lim);
+	cr_assert_neq(g.boot, 0);
+	cr_assert(strstr(g.err, "data_dir /nonexistent/kvm-fpm-data: No such "
+	                        "file or directory"),
+	          "%s", g.err);
 	guest_free(&g);
 }

@@ -357,6 +357,7 @@ Test(conf, print_exact)
 	                           "max_response_size = 16M\n"
 	                           "max_body_size = 1025K\n"
 	                           "stack_size = 8M\n"
+	                           "data_dir = none\n"
 	                           "allow_debug = no\n"
 	                           "debug_on_fault = no\n"
 	                           "debug_wait = 30s\n"
