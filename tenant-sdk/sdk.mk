@@ -16,7 +16,8 @@ CXX_PROGRAMS  := $(patsubst test/guest/programs/%.cc,$(B)/programs/%,\
 RUST_EXAMPLES := $(patsubst %.rs,%,$(wildcard tenant-sdk/examples/*.rs))
 RUST_PROGRAMS := $(patsubst test/guest/programs/%.rs,$(B)/programs/%,\
                  $(wildcard test/guest/programs/*.rs))
-LIB_PROGRAMS  := $(B)/programs/libs_glibc $(B)/programs/libs_musl
+LIB_PROGRAMS  := $(B)/programs/libs_glibc $(B)/programs/libs_musl \
+                 $(B)/programs/sqlite_data
 
 SDK_ALL := $(RUNTIME_GLIBC) $(CXX_EXAMPLES) $(CXX_PROGRAMS) $(LIB_PROGRAMS)
 ifneq ($(RUSTC),)
@@ -56,3 +57,7 @@ $(B)/programs/libs_musl: test/guest/programs/libs_musl.c $(RUNTIME) $(SDK_CC)
 	@mkdir -p $(dir $@)
 	$(SDK_CC) -O1 -g -Wall -I/usr/include/lua5.4 -o $@ $< \
 		-lz -lsqlite3 -llua5.4 -ljansson -lm
+$(B)/programs/sqlite_data: test/guest/programs/sqlite_data.c $(RUNTIME) \
+                           $(SDK_CC)
+	@mkdir -p $(dir $@)
+	$(SDK_CC) -O1 -g -Wall -o $@ $< -lsqlite3

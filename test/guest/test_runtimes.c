@@ -292,3 +292,31 @@ Test(files, missing_data_dir_fails_to_load)
 	          "%s", g.err);
 	guest_free(&g);
 }
+
+Test(files, sqlite_database_opened_in_main)
+{
+	struct kc_limits lim;
+	struct guest g;
+	char dir[32], cmd[512];
+
+	make_data_dir(dir);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "python3 -c \"import sqlite3; c = sqlite3.connect('%s/menu.db');"
+	    " c.executescript('CREATE TABLE menu(name, toppings);"
+	    " INSERT INTO menu VALUES (\\\"x\\\", \\\"olive,basil\\\"),"
+	    " (\\\"y\\\", \\\"basil\\\"), (\\\"z\\\", \\\"ham\\\");');"
+	    " c.commit()\"",
+	    dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	kc_limits_default(&lim);
+	lim.data_dir = dir;
+	guest_boot(&g, P("sqlite_data"), &lim);
+	cr_assert_eq(guest_get(&g, "/?q=basil"), KC_OK, "%s", g.res.error);
+	cr_assert_str_eq(guest_body(&g), "basil: 2\n");
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	cr_assert_eq(guest_get(&g, "/?q=ham"), KC_OK, "%s", g.res.error);
+	cr_assert_str_eq(guest_body(&g), "ham: 1\n");
+	guest_free(&g);
+	remove_data_dir(dir);
+}
