@@ -2,8 +2,8 @@
  * /dev/urandom.  Paths are resolved by the kernel, openat2() with
  * RESOLVE_IN_ROOT, so that no "..", symlink or magic link leaves the tree;
  * files opened in main() belong to the snapshot (see kc_files_reset).
- * Host calls: openat2, openat, pread64, lseek, getdents64, fstat, close,
- * getrandom. */
+ * Host calls: openat2, openat, pread64, lseek, getdents64, fstat, statx,
+ * dup, close, getrandom. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -528,4 +528,64 @@ int64_t kc_file_fcntl(struct kc_vm *vm, uint64_t fd, uint64_t cmd, uint64_t arg)
 	default:
 		return -EINVAL;
 	}
+}
+
+/* statx of what fd or path names: Rust's std asks statx first. */
+static int64_t file_statx(struct kc_vm *vm, int64_t dirfd, const char *path,
+                          uint64_t flags, uint32_t mask, struct statx *sx)
+{
+	struct kc_file *e;
+	int fd, r;
+
+	memset(sx, 0, sizeof(*sx));
+	if (path[0] == 0 && (flags & AT_EMPTY_PATH) && dirfd >= 0 &&
+	    dirfd <= 2) { /* the standard fds are pipes, as fstat says */
+		sx->stx_mask = STATX_BASIC_STATS;
+		sx->stx_mode = S_IFIFO | 0600;
+		sx->stx_nlink = 1;
+		sx->stx_uid = sx->stx_gid = 65534;
+		sx->stx_blksize = 4096;
+		sx->stx_ino = (uint64_t)dirfd + 1;
+		return 0;
+	}
+	if (path[0] == 0 && (flags & AT_EMPTY_PATH)) {
+		e = entry(vm, (uint64_t)dirfd);
+		if (e == NULL)
+			return -EBADF;
+		if (e->kind == FILE_URANDOM) {
+			sx->stx_mask = STATX_BASIC_STATS;
+			sx->stx_mode = S_IFCHR | 0444;
+			sx->stx_rdev_major = 1;
+			sx->stx_rdev_minor = 9;
+			return 0;
+		}
+		return statx(e->fd, "", AT_EMPTY_PATH, mask, sx) ? -errno : 0;
+	}
+	fd = resolve_path(vm, dirfd, path,
+	                  O_PATH |
+	                      (flags & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0));
+	if (fd < 0)
+		return fd;
+	r = statx(fd, "", AT_EMPTY_PATH, mask, sx) ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+int kc_file_statx(struct kc_vm *vm, struct kvm_regs *r)
+{
+	struct statx sx, *out;
+	const char *path;
+	int64_t err = guest_str(vm, r->rsi, &path);
+
+	if (err == 0)
+		err = file_statx(vm, (int32_t)r->rdi, path, r->rdx,
+		                 (uint32_t)r->r10, &sx);
+	if (err)
+		return kc_sys_ret(r, err);
+	out = kc_sys_mem(vm, r->r8, sizeof(*out), KC_GMEM_WRITE);
+	if (out == NULL)
+		return kc_sys_ret(r, -EFAULT);
+	*out = sx;
+	out->stx_mode &= (uint16_t)~0222; /* read-only, as the tree is */
+	return kc_sys_ret(r, 0);
 }

@@ -79,6 +79,7 @@ int kc_file_access(struct kc_vm *vm, struct kvm_regs *r);
 int kc_file_faccessat(struct kc_vm *vm, struct kvm_regs *r);
 /* stat (r->rax SYS_stat) and lstat (SYS_lstat) of a path. */
 int kc_file_stat_path(struct kc_vm *vm, struct kvm_regs *r);
+int kc_file_statx(struct kc_vm *vm, struct kvm_regs *r);
 bool kc_file_is_open(struct kc_vm *vm, uint64_t fd);
 int kc_file_fstat(struct kc_vm *vm, uint64_t fd, uint64_t gva);
 int kc_file_stat(struct kc_vm *vm, int64_t dirfd, const char *path,

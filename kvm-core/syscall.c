@@ -417,6 +417,7 @@ static sys_fn *const syscalls[] = {
     [SYS_set_robust_list] = kc_sys_set_robust_list,
     [SYS_prlimit64] = kc_sys_prlimit64,
     [SYS_getcpu] = kc_sys_getcpu,
+    [SYS_statx] = kc_file_statx,
     [SYS_rseq] = kc_sys_rseq,
     [SYS_faccessat2] = kc_file_faccessat,
 };

@@ -312,3 +312,38 @@ Test(sysfile, missing_data_dir_is_a_clear_error)
 	                      "directory");
 	cr_assert_null(t);
 }
+
+Test(sysfile, statx_as_rust_asks)
+{
+	struct statx *sx = (struct statx *)(vm.mem + BUF);
+	struct kvm_regs r;
+
+	strcpy((char *)vm.mem + PATH, "/data/a.txt");
+	r = (struct kvm_regs){.rax = SYS_statx,
+	                      .rdi = (uint64_t)AT_FDCWD,
+	                      .rsi = PATH,
+	                      .r10 = STATX_ALL,
+	                      .r8 = BUF};
+	cr_assert_eq(kc_file_statx(&vm, &r), KC_RESUME);
+	cr_assert_eq(r.rax, 0);
+	cr_assert_eq(sx->stx_size, 11);
+	cr_assert(S_ISREG(sx->stx_mode));
+	cr_assert_eq(sx->stx_mode & 0222, 0);
+	cr_assert_eq(open_path("/data/sub/c.txt", O_RDONLY), 3);
+	strcpy((char *)vm.mem + PATH, "");
+	r = (struct kvm_regs){.rax = SYS_statx,
+	                      .rdi = 3,
+	                      .rsi = PATH,
+	                      .rdx = AT_EMPTY_PATH,
+	                      .r10 = STATX_SIZE,
+	                      .r8 = BUF};
+	cr_assert_eq(kc_file_statx(&vm, &r), KC_RESUME);
+	cr_assert_eq(r.rax, 0);
+	cr_assert_eq(sx->stx_size, 1);
+	r.rdi = 1;
+	cr_assert_eq(kc_file_statx(&vm, &r), KC_RESUME);
+	cr_assert(S_ISFIFO(sx->stx_mode), "stdout is a pipe");
+	r.rdi = 9;
+	cr_assert_eq(kc_file_statx(&vm, &r), KC_RESUME);
+	cr_assert_eq((int64_t)r.rax, -EBADF);
+}
