@@ -68,6 +68,7 @@ static const struct conf_key tenant_keys[] = {
     {K("max_body_size", size), T(limits.max_body_size), ANY},
     {K("stack_size", size), T(limits.stack_size), ANY},
     {K("max_log_size", size), T(limits.max_log_size), ANY},
+    {K("data_dir", str), T(limits.data_dir), .none = "none"},
     {K("allow_debug", bool), T(allow_debug)},
     {K("debug_on_fault", bool), T(debug_on_fault)},
     {K("debug_wait", time), T(debug_wait_ns), ANY},

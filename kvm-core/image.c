@@ -256,7 +256,9 @@ static int boot_vm(struct kc_image *img, const struct kc_elf_plan *plan,
 	    (struct kc_alloc){img->lay.heap_base, img->lay.heap_base,
 	                      img->lay.mmap_top, img->lay.mmap_top, pt_next};
 	kc_x86_sregs(&sregs, &img->lay);
-	r = kc_vm_open_kvm(vm, &sregs, err, errlen);
+	r = kc_files_new(img->lim.data_dir, &vm->files, err, errlen);
+	if (r == 0)
+		r = kc_vm_open_kvm(vm, &sregs, err, errlen);
 	if (r)
 		goto fail;
 	kc_vm_enter_user(vm, plan->entry, rsp, 0);
@@ -266,6 +268,11 @@ static int boot_vm(struct kc_image *img, const struct kc_elf_plan *plan,
 		goto fail;
 	}
 	r = take_snapshot(img, vm);
+	if (r == 0) { /* main()'s files belong to the snapshot */
+		img->files = vm->files;
+		vm->files = kc_files_clone(img->files);
+		r = vm->files ? 0 : -ENOMEM;
+	}
 	if (r == 0)
 		r = map_snapshot(img);
 	if (r == 0 && vmp)
@@ -286,6 +293,7 @@ static int boot_vm(struct kc_image *img, const struct kc_elf_plan *plan,
 	/* Booted; the VM is not kept. */
 fail:
 	kc_vm_close_kvm(vm);
+	kc_files_free(vm->files);
 	free(vm);
 	return r;
 }
@@ -350,6 +358,7 @@ void kc_image_put(struct kc_image *img)
 	if (img->memfd >= 0)
 		close(img->memfd);
 	kc_symtab_free(&img->syms);
+	kc_files_free(img->files);
 	free(img->present);
 	free(img);
 }

@@ -18,6 +18,9 @@ struct kc_limits {
 	uint64_t max_request_time_ns;
 	uint64_t max_boot_time_ns;
 	uint64_t max_log_size; /* stdout + stderr a run may log */
+	/* The tree the guest sees read-only at /data, or NULL.  Opened once
+	 * when the program boots; the string is not kept. */
+	const char *data_dir;
 };
 
 void kc_limits_default(struct kc_limits *l);
@@ -37,6 +40,7 @@ enum kc_status {
 	KC_ERR_TOO_LARGE,    /* response over max_response_size */
 	KC_ERR_BAD_RESPONSE, /* invalid status, content type or header */
 	KC_ERR_INTERNAL,     /* KVM failed; the VM was rebuilt or is gone */
+	KC_ERR_DEADLOCK,     /* waited for what no thread can ever do */
 	KC_STATUS_MAX
 };
 
@@ -189,6 +193,7 @@ struct kc_vm_stats {
 	uint64_t slot_grows;     /* memory slots grown for allocations */
 	uint64_t sregs_restores; /* segments a request changed, put back */
 	uint64_t fresh_unmaps;   /* fresh ranges KVM had to forget */
+	uint64_t enosys;         /* system calls answered ENOSYS, unknown */
 };
 void kc_vm_stats(const struct kc_vm *vm, struct kc_vm_stats *st);
 

@@ -240,8 +240,11 @@ struct kc_restore {
 	uint32_t count, cap;
 };
 
+struct kc_files; /* the guest's open files (sys_file.c) */
+
 struct kc_image {
 	int refs;
+	struct kc_files *files; /* those main() opened, and the data_dir */
 	int memfd;           /* guest memory as of the snapshot */
 	const uint8_t *snap; /* read-only shared view of memfd */
 	struct kc_limits lim;
@@ -255,6 +258,8 @@ struct kc_image {
 	uint64_t user_rsp; /* stack pointer a request starts with */
 	uint64_t snapshot_bytes;
 };
+
+#define KC_ENOSYS_LOGGED_WORDS 8 /* system calls 0-511 */
 
 struct kc_vm {
 	struct kc_image *img;
@@ -285,7 +290,19 @@ struct kc_vm {
 	struct kc_vm_stats stats;
 	struct kc_gdb *gdb;    /* a request under the debugger, or NULL */
 	struct kc_slots slots; /* what KVM backs of mem (see layout.c) */
+	uint64_t enosys_logged[KC_ENOSYS_LOGGED_WORDS]; /* see sys_proc.c */
+	struct kc_files *files; /* the snapshot's and the request's files */
 };
+
+/* The guest's file table (sys_file.c).  New: for a booting VM, opening
+ * data_dir (NULL: none); 0 or -errno with the reason in err.  Clone: a
+ * VM's table from the image's (NULL: out of memory).  Reset: close what the
+ * request opened, bring back the snapshot's files and offsets. */
+int kc_files_new(const char *data_dir, struct kc_files **out, char *err,
+                 size_t errlen);
+struct kc_files *kc_files_clone(const struct kc_files *img);
+void kc_files_reset(struct kc_files *t, const struct kc_files *img);
+void kc_files_free(struct kc_files *t);
 
 /* Continue running the guest (a kc_sys_handle result). */
 #define KC_RESUME (-1)

@@ -18,6 +18,7 @@ void kc_limits_default(struct kc_limits *l)
 	l->max_request_time_ns = 1000000000ULL;
 	l->max_boot_time_ns = 2000000000ULL;
 	l->max_log_size = 64ULL << 10;
+	l->data_dir = NULL;
 }
 
 int kc_limits_check(const struct kc_limits *l, char *err, size_t errlen)

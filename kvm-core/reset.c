@@ -258,6 +258,7 @@ int kc_vm_reset(struct kc_vm *vm)
 
 	if (!vm->dirty)
 		return 0;
+	kc_files_reset(vm->files, vm->img->files);
 	if (scan_dirty(vm)) /* before the tables: it reads them */
 		return -ENOMEM;
 	restore_pages(vm);

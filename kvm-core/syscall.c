@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "kc_internal.h"
+#include "sys_proc.h"
 
 #define ARCH_SET_FS     0x1002
 #define ARCH_GET_FS     0x1003
@@ -109,26 +110,25 @@ static int sys_writev(struct kc_vm *vm, struct kvm_regs *r)
 
 static int sys_read(struct kc_vm *vm, struct kvm_regs *r)
 {
-	(void)vm;
+	if (r->rdi > 2)
+		return kc_file_read(vm, r);
 	return ret(r, r->rdi == 0 ? 0 : -EBADF); /* stdin is empty */
 }
 
 static int sys_close(struct kc_vm *vm, struct kvm_regs *r)
 {
-	(void)vm;
-	return ret(r, r->rdi <= 2 ? 0 : -EBADF);
+	return r->rdi <= 2 ? ret(r, 0) : kc_file_close(vm, r);
 }
 
 static int sys_ioctl(struct kc_vm *vm, struct kvm_regs *r)
 {
-	(void)vm;
-	return ret(r, r->rdi <= 2 ? -ENOTTY : -EBADF);
+	return ret(r, r->rdi <= 2 || kc_file_is_open(vm, r->rdi) ? -ENOTTY
+	                                                         : -EBADF);
 }
 
 static int sys_lseek(struct kc_vm *vm, struct kvm_regs *r)
 {
-	(void)vm;
-	return ret(r, r->rdi <= 2 ? -ESPIPE : -EBADF);
+	return r->rdi <= 2 ? ret(r, -ESPIPE) : kc_file_lseek(vm, r);
 }
 
 static int out_of_memory(struct kc_vm *vm, uint64_t want)
@@ -404,6 +404,35 @@ static sys_fn *const syscalls[] = {
     [SYS_clock_nanosleep] = sys_zero,
     [SYS_exit_group] = sys_exit,
     [SYS_getrandom] = sys_getrandom,
+    /* glibc, libstdc++ and Rust std (sys_proc.c, sys_fd.c) */
+    [SYS_open] = kc_sys_open,
+    [SYS_stat] = kc_file_stat_path,
+    [SYS_fstat] = kc_sys_fstat,
+    [SYS_lstat] = kc_file_stat_path,
+    [SYS_poll] = kc_sys_poll,
+    [SYS_pread64] = kc_file_pread64,
+    [SYS_access] = kc_file_access,
+    [SYS_kill] = kc_sys_kill,
+    [SYS_fcntl] = kc_sys_fcntl,
+    [SYS_readlink] = kc_sys_readlink,
+    [SYS_getrlimit] = kc_sys_getrlimit,
+    [SYS_setrlimit] = kc_sys_setrlimit,
+    [SYS_tkill] = kc_sys_tkill,
+    [SYS_futex] = kc_sys_futex,
+    [SYS_sched_getaffinity] = kc_sys_sched_getaffinity,
+    [SYS_getdents64] = kc_file_getdents64,
+    [SYS_tgkill] = kc_sys_tgkill,
+    [SYS_openat] = kc_sys_openat,
+    [SYS_newfstatat] = kc_sys_newfstatat,
+    [SYS_readlinkat] = kc_sys_readlinkat,
+    [SYS_faccessat] = kc_file_faccessat,
+    [SYS_ppoll] = kc_sys_ppoll,
+    [SYS_set_robust_list] = kc_sys_set_robust_list,
+    [SYS_prlimit64] = kc_sys_prlimit64,
+    [SYS_getcpu] = kc_sys_getcpu,
+    [SYS_statx] = kc_file_statx,
+    [SYS_rseq] = kc_sys_rseq,
+    [SYS_faccessat2] = kc_file_faccessat,
 };
 
 static sys_fn *const hypercalls[KFPM_CALL_MAX] = {
@@ -424,7 +453,7 @@ int kc_sys_handle(struct kc_vm *vm)
 	else if (nr < sizeof(syscalls) / sizeof(syscalls[0]))
 		fn = syscalls[nr];
 	/* Everything else (files, sockets, processes, ...) does not exist. */
-	st = fn ? fn(vm, r) : ret(r, -ENOSYS);
+	st = fn ? fn(vm, r) : kc_sys_unknown(vm, r);
 	if (st != KC_RESUME)
 		return st;
 	vm->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;

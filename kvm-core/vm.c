@@ -21,6 +21,7 @@ static const char *const status_names[KC_STATUS_MAX] = {
     [KC_ERR_TOO_LARGE] = "too large",
     [KC_ERR_BAD_RESPONSE] = "bad response",
     [KC_ERR_INTERNAL] = "internal error",
+    [KC_ERR_DEADLOCK] = "deadlock",
 };
 
 const char *kc_status_name(enum kc_status s)
@@ -244,11 +245,13 @@ int kc_vm_create(struct kc_image *img, kc_output_fn *out, void *out_ctx,
 	vm->out = out;
 	vm->out_ctx = out_ctx;
 	vm->alloc = img->alloc;
-	r = kc_vm_init_restore(vm);
+	vm->files = kc_files_clone(img->files);
+	r = vm->files ? kc_vm_init_restore(vm) : -ENOMEM;
 	if (r == 0)
 		r = kc_vm_open_kvm(vm, &img->sregs, err, errlen);
 	if (r) {
 		munmap(mem, img->lay.mem_size);
+		kc_files_free(vm->files);
 		free(vm->restore.bits);
 		free(vm);
 		return r;
@@ -266,6 +269,7 @@ void kc_vm_destroy(struct kc_vm *vm)
 	if (vm->mem)
 		munmap(vm->mem, vm->img->lay.mem_size);
 	kc_image_put(vm->img);
+	kc_files_free(vm->files);
 	free(vm->restore.bits);
 	free(vm->restore.pages);
 	free(vm);

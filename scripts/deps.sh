@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential pkg-config libfcgi-dev libfcgi-bin linux-libc-dev \
 libelf-dev libinih-dev libcriterion-dev libseccomp-dev libcap-dev \
 musl-tools file \
-nginx varnish hitch spawn-fcgi openssl curl gdb wrk python3"
+nginx varnish hitch spawn-fcgi openssl curl gdb wrk python3 \
+zlib1g-dev libsqlite3-dev liblua5.4-dev libjansson-dev"
 [ "${KVM_FPM_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS php-fpm fcgiwrap"
 
 SUDO=""

@@ -206,15 +206,3 @@ void breakpoint(void)
 {
 	hypercall(KFPM_CALL_BREAKPOINT, NULL);
 }
-
-/* main() returning 0 means "ready"; kvm-fpm-cc links with --wrap=main. */
-int __real_main(int argc, char **argv, char **envp);
-
-int __wrap_main(int argc, char **argv, char **envp)
-{
-	int status = __real_main(argc, argv, envp);
-
-	if (status != 0)
-		exit(status);
-	wait_for_requests();
-}

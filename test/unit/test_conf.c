@@ -361,6 +361,7 @@ Test(conf, print_exact)
 	                           "max_body_size = 1025K\n"
 	                           "stack_size = 8M\n"
 	                           "max_log_size = 64K\n"
+	                           "data_dir = none\n"
 	                           "allow_debug = no\n"
 	                           "debug_on_fault = no\n"
 	                           "debug_wait = 30s\n"
