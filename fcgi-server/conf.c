@@ -50,6 +50,8 @@ static const struct conf_key global_keys[] = {
     {K("debug_port", uint), G(debug_port), RANGE(0, 65535), .def = "2159"},
     {K("upload_max_size", size), G(upload_max_size), RANGE(1, UINT64_MAX),
      .def = "64M"},
+    {K("request_read_timeout", time), G(request_read_timeout_ns),
+     RANGE(1000000, 3600 * NS_PER_S), .def = "5s"},
 };
 
 /* Defaults: fs_conf_tenant_init() (limits from kc_limits_default()). */

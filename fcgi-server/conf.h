@@ -46,6 +46,7 @@ struct fs_conf {
 	char *access_log;                 /* NULL: off */
 	unsigned debug_port;              /* 0: no GDB listener */
 	uint64_t upload_max_size;
+	uint64_t request_read_timeout_ns; /* to read a whole request */
 	struct fs_tenant_conf *tenants;
 	size_t tenant_count;
 };
