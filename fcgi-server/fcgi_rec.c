@@ -140,6 +140,11 @@ static int decode_pairs(struct fs_fcgi_rec *p)
 		if (p->npairs == FS_FCGI_PAIRS_MAX)
 			return fail(p, -E2BIG, "more than %u parameters",
 			            FS_FCGI_PAIRS_MAX, 0);
+		/* "HTTP_HOST\0x" would pass for a second HTTP_HOST */
+		if (memchr(b + at, '\0', nl))
+			return fail(p, -EPROTO,
+			            "a parameter name contains a NUL byte", 0,
+			            0);
 		memmove(b + w, b + at, nl);
 		b[w + nl] = '\0';
 		p->pairs[p->npairs].name = (const char *)b + w;

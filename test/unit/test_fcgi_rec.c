@@ -417,6 +417,31 @@ Test(fcgi_rec, empty_names_dropped)
 	expect(in, false, 0, "B P{A=;} ");
 }
 
+/* Found by fuzz_fcgi: a name with a NUL in it would be looked up as a
+ * shorter name (or an empty one). */
+Test(fcgi_rec, nul_in_a_name)
+{
+	static const char *const names[] = {"\0HOST", "HTTP_HOST\0x", "A\0"};
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		struct in *in = input();
+		unsigned char p[64];
+		size_t nl = i == 0 ? 5 : i == 1 ? 11 : 2;
+
+		p[0] = (unsigned char)nl;
+		p[1] = 1;
+		memcpy(p + 2, names[i], nl);
+		p[2 + nl] = 'v';
+		begin(in, 1, FS_FCGI_RESPONDER, 0);
+		rec(in, FS_FCGI_PARAMS, 1, p, 3 + nl);
+		rec(in, FS_FCGI_PARAMS, 1, NULL, 0);
+		expect(in, false, -EPROTO, "B ");
+		cr_assert_str_eq(parser()->why,
+		                 "a parameter name contains a NUL byte");
+	}
+}
+
 Test(fcgi_rec, truncated_input_waits)
 {
 	struct in *in = input();
