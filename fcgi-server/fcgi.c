@@ -31,8 +31,11 @@ struct request {
 	size_t n;
 	struct fs_route r;
 	char *body;
-	uint64_t have; /* body bytes read */
-	bool reading;  /* the body is being read */
+	uint64_t have;  /* body bytes read */
+	bool reading;   /* the body is being read */
+	bool to_end;    /* no CONTENT_LENGTH: the body ends with stdin */
+	uint64_t limit; /* to_end: max_body_size */
+	uint64_t room;  /* to_end: bytes allocated */
 };
 
 /* The answer, cut into FCGI_STDOUT records. */
@@ -119,6 +122,21 @@ static bool has_body(const struct fs_param *p, size_t n)
 	return cl && *cl && strcmp(cl, "0") != 0;
 }
 
+/*
+ * A chunked request body comes without CONTENT_LENGTH (Apache streams it
+ * as FCGI_STDIN records): read it to the empty record, up to the tenant's
+ * max_body_size.  Only when the request says it has a body, since
+ * waiting for the end of stdin before answering a request without one
+ * could deadlock a client that ends its input after the answer.
+ */
+static bool body_to_end(const struct request *q)
+{
+	const char *cl = fs_param_get(q->p, q->n, "CONTENT_LENGTH");
+
+	return q->r.kind == FS_ROUTE_TENANT && (cl == NULL || *cl == '\0') &&
+	       fs_param_get(q->p, q->n, "HTTP_TRANSFER_ENCODING");
+}
+
 /* The parameters are complete: route, then answer or read the body. */
 static int on_params(struct fs_server *srv, struct fs_fcgi_conn *c,
                      struct request *q)
@@ -131,6 +149,11 @@ static int on_params(struct fs_server *srv, struct fs_fcgi_conn *c,
 	}
 	q->n = c->rec.npairs;
 	fs_route(srv, q->p, q->n, &q->r);
+	if (body_to_end(q)) {
+		q->reading = q->to_end = true;
+		q->limit = q->r.tenant->conf->limits.max_body_size;
+		return 0;
+	}
 	if (fs_route_reads_body(&q->r) && q->r.content_length > 0) {
 		/* content_length is within max_body_size or upload_max_size
 		 * here: fs_route refused anything larger. */
@@ -148,6 +171,36 @@ static int on_params(struct fs_server *srv, struct fs_fcgi_conn *c,
 	return answer(srv, c, q);
 }
 
+/* Append stdin data to a body read to its end; 413 past the limit. */
+static int append_to_end(struct fs_server *srv, struct fs_fcgi_conn *c,
+                         struct request *q, const struct fs_fcgi_ev *ev)
+{
+	uint64_t room;
+	char *grown;
+
+	if (ev->len > q->limit - q->have) {
+		q->reading = false;
+		free(q->body);
+		q->body = NULL;
+		q->close = true; /* the rest of its stdin is refused unread */
+		fs_route_error(&q->r, 413, "request body too large\n");
+		return answer(srv, c, q);
+	}
+	if (q->have + ev->len > q->room) {
+		room = q->room ? 2 * q->room : 65536;
+		room = room < q->have + ev->len ? q->have + ev->len : room;
+		room = room < q->limit ? room : q->limit;
+		grown = realloc(q->body, room);
+		if (grown == NULL)
+			return -ENOMEM;
+		q->body = grown;
+		q->room = room;
+	}
+	memcpy(q->body + q->have, ev->data, ev->len);
+	q->have += ev->len;
+	return 0;
+}
+
 static int on_stdin(struct fs_server *srv, struct fs_fcgi_conn *c,
                     struct request *q, const struct fs_fcgi_ev *ev)
 {
@@ -156,6 +209,8 @@ static int on_stdin(struct fs_server *srv, struct fs_fcgi_conn *c,
 
 	if (!q->reading)
 		return 0; /* data after CONTENT_LENGTH, before we answered */
+	if (q->to_end)
+		return append_to_end(srv, c, q, ev);
 	memcpy(q->body + q->have, ev->data, k);
 	q->have += k;
 	if (q->have < q->r.content_length)
@@ -172,6 +227,10 @@ static int on_stdin_end(struct fs_server *srv, struct fs_fcgi_conn *c,
 	if (!q->reading)
 		return 0;
 	q->reading = false;
+	if (q->to_end) {
+		q->r.content_length = q->have;
+		return answer(srv, c, q);
+	}
 	free(q->body);
 	q->body = NULL;
 	fs_route_error(&q->r, 400,

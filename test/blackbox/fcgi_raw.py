@@ -223,11 +223,28 @@ def late_stdin_end(addr):
     return 0
 
 
+def chunked(addr, host, n, expect):
+    """A body without CONTENT_LENGTH, as Apache streams a chunked one: the
+    answer must contain expect."""
+    s = connect(addr)
+    p = [(b"REQUEST_METHOD", b"POST"), (b"REQUEST_URI", b"/chunked"),
+         (b"HTTP_HOST", host.encode()), (b"REMOTE_ADDR", b"127.0.0.1"),
+         (b"HTTP_TRANSFER_ENCODING", b"chunked")]
+    body = b"x" * int(n)
+    out = begin(True) + rec(PARAMS, pairs(p)) + rec(PARAMS, b"")
+    for i in range(0, len(body), 1000):
+        out += rec(STDIN, body[i:i + 1000])
+    s.sendall(out + rec(STDIN, b""))
+    a, _, _ = read_records(s)
+    print(a[:16], a[-30:])
+    return 0 if expect.encode() in a else 1
+
+
 MODES = {"fcgi-get": fcgi_get, "scgi-get": scgi_get,
          "scgi-garbage": scgi_garbage, "fcgi-biglen": fcgi_biglen,
          "fcgi-trickle": fcgi_trickle, "scgi-trickle": scgi_trickle,
          "timed": timed, "get-values": get_values,
-         "late-stdin-end": late_stdin_end}
+         "late-stdin-end": late_stdin_end, "chunked": chunked}
 
 if __name__ == "__main__":
     sys.exit(MODES[sys.argv[1]](*sys.argv[2:]))

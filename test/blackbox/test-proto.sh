@@ -31,6 +31,12 @@ check "FCGI_GET_VALUES and an unknown type answered" $RAW get-values "$SOCK"
 check "stdin ended after the answer: the kept connection goes on" \
 	$RAW late-stdin-end "$SOCK"
 
+# --- issue 13 item 2: a chunked body comes without CONTENT_LENGTH
+check "chunked body without CONTENT_LENGTH reaches the tenant" \
+	$RAW chunked "$SOCK" echo.test 3000 '"body_length":3000}'
+check "chunked body over max_body_size (4K) is 413" \
+	$RAW chunked "$SOCK" echo.test 5000 'Status: 413'
+
 # --- issue 11 finding 5: slowloris.  Two trickling clients hold both
 # workers; a normal request must still be answered once the 2 s
 # request_read_timeout closes them (limit 2 s + 2 s of margin).
