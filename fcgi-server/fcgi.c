@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "deadline.h"
@@ -18,6 +20,7 @@
 
 struct fs_fcgi_conn {
 	int fd;
+	uint64_t cap_ns; /* the socket's SO_RCVTIMEO: a shorter deadline */
 	size_t in_pos, in_len; /* unparsed bytes in in[] */
 	unsigned char in[IN_MAX];
 	struct fs_fcgi_rec rec;
@@ -294,10 +297,8 @@ static int feed(struct fs_server *srv, struct fs_fcgi_conn *c,
 	return 0;
 }
 
-static void log_unread(const struct fs_server *srv, ssize_t k)
+static void log_unread(uint64_t ns, ssize_t k)
 {
-	uint64_t ns = srv->conf->request_read_timeout_ns;
-
 	if (k == -ETIMEDOUT)
 		fs_log(LOG_NOTICE, NULL,
 		       "FastCGI: request not read within request_read_timeout "
@@ -316,12 +317,15 @@ static void log_unread(const struct fs_server *srv, ssize_t k)
  */
 bool fs_fcgi_serve(struct fs_server *srv, struct fs_fcgi_conn *c)
 {
-	uint64_t deadline =
-	    fs_deadline_after(srv->conf->request_read_timeout_ns);
+	uint64_t ns = srv->conf->request_read_timeout_ns;
 	struct request q;
+	uint64_t deadline;
 	bool got = c->in_pos < c->in_len;
 	ssize_t k;
 
+	if (c->cap_ns && c->cap_ns < ns)
+		ns = c->cap_ns;
+	deadline = fs_deadline_after(ns);
 	memset(&q, 0, sizeof(q));
 	/* What FCGI_GET_VALUES reports: each worker takes one connection's
 	 * request at a time. */
@@ -336,7 +340,7 @@ bool fs_fcgi_serve(struct fs_server *srv, struct fs_fcgi_conn *c)
 		k = fs_read_by(c->fd, c->in, IN_MAX, deadline);
 		if (k <= 0) {
 			if (k < 0 || fs_fcgi_rec_busy(&c->rec))
-				log_unread(srv, k);
+				log_unread(ns, k);
 			break;
 		}
 		c->in_pos = 0;
@@ -356,10 +360,18 @@ struct fs_fcgi_conn *fs_fcgi_conn_new(int fd, int dead_listener)
 {
 	struct fs_fcgi_conn *c = malloc(sizeof(*c));
 
+	struct timeval tv = {0, 0};
+	socklen_t len = sizeof(tv);
+
 	(void)dead_listener; /* libfcgi's fallback; no longer needed */
 	if (c == NULL)
 		return NULL;
 	c->fd = fd;
+	/* The master's status listener must not wait long on a slow client:
+	 * it sets a short SO_RCVTIMEO, which bounds the whole request here. */
+	getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len);
+	c->cap_ns =
+	    (uint64_t)tv.tv_sec * NS_PER_S + (uint64_t)tv.tv_usec * 1000;
 	c->in_pos = c->in_len = 0;
 	/* Each worker serves one request at a time. */
 	fs_fcgi_rec_init(&c->rec, 1, 1);

@@ -8,9 +8,10 @@
 
 struct fs_fcgi_conn;
 
-/* Wrap an accepted connection (taking fd).  dead_listener is unused (it
- * was libfcgi's fallback; kept so callers need not change).  NULL when out
- * of memory. */
+/* Wrap an accepted connection (taking fd).  A SO_RCVTIMEO set on fd
+ * shortens the request deadline to it.  dead_listener is unused (it was
+ * libfcgi's fallback; kept so callers need not change).  NULL when out of
+ * memory. */
 struct fs_fcgi_conn *fs_fcgi_conn_new(int fd, int dead_listener);
 int fs_fcgi_conn_fd(const struct fs_fcgi_conn *c);
 /* Close the connection if still open and free it. */

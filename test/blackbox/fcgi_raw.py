@@ -145,9 +145,9 @@ def fcgi_biglen(addr):
     return 0 if ok else 1
 
 
-def trickle(addr, data, label, give_up=12):
-    """Send data a byte a second; report when the server closes (giving up
-    after give_up seconds)."""
+def trickle(addr, data, label, max_s, give_up=12):
+    """Send data a byte a second; the server must close within max_s
+    seconds (giving up after give_up)."""
     s = connect(addr)
     t0 = time.monotonic()
     closed = False
@@ -163,15 +163,17 @@ def trickle(addr, data, label, give_up=12):
     print("%s: %s after %.1f s, %d of %d bytes sent" %
           (label, "closed" if closed else "still open", elapsed, i + 1,
            len(data)))
-    return 0 if closed else 1
+    return 0 if closed and elapsed < max_s else 1
 
 
-def fcgi_trickle(addr):
-    return trickle(addr, request(b"/kvm-fpm/ping"), "fastcgi trickler")
+def fcgi_trickle(addr, max_s=60):
+    return trickle(addr, request(b"/kvm-fpm/ping"), "fastcgi trickler",
+                   float(max_s))
 
 
-def scgi_trickle(addr):
-    return trickle(addr, scgi_request("/kvm-fpm/ping"), "scgi trickler")
+def scgi_trickle(addr, max_s=60):
+    return trickle(addr, scgi_request("/kvm-fpm/ping"), "scgi trickler",
+                   float(max_s))
 
 
 def timed(addr, kind, limit):

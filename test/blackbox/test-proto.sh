@@ -8,7 +8,8 @@ require_kvm
 
 RAW="python3 test/blackbox/fcgi_raw.py"
 SOCK=$T/kvm-fpm.sock
-WORKERS=2 write_ini "$T/kvm-fpm.ini" "request_read_timeout = 2s"
+WORKERS=2 write_ini "$T/kvm-fpm.ini" "request_read_timeout = 2s
+status_listen = $T/status.sock"
 start_kvm_fpm || exit 1
 pids=$(worker_pids)
 
@@ -58,6 +59,10 @@ check "fcgi slowloris: logged" \
 slowloris scgi "$SCGI_PORT"
 check "scgi slowloris: logged" \
 	grep -q 'SCGI: request not read within request_read_timeout (2000 ms)' "$T/kvm-fpm.log"
+# The master serves status_listen itself and keeps its own 1 s limit.
+check "status_listen: a trickler is closed within 1.8 s" \
+	$RAW fcgi-trickle "$T/status.sock" 1.8
+check "status_listen: answers after it" $RAW timed "$T/status.sock" fcgi 2
 check "slowloris: the same worker pids" [ "$(worker_pids)" = "$pids" ]
 check "no worker died" sh -c "! grep -Eq 'killed by signal|exited with [1-9]' '$T/kvm-fpm.log'"
 
