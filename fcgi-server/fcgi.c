@@ -118,11 +118,13 @@ static int answer(struct fs_server *srv, struct fs_fcgi_conn *c,
 	return rc;
 }
 
+/* Whether the request announces a body, with a length or chunked. */
 static bool has_body(const struct fs_param *p, size_t n)
 {
 	const char *cl = fs_param_get(p, n, "CONTENT_LENGTH");
 
-	return cl && *cl && strcmp(cl, "0") != 0;
+	return (cl && *cl && strcmp(cl, "0") != 0) ||
+	       fs_param_get(p, n, "HTTP_TRANSFER_ENCODING");
 }
 
 /*

@@ -100,12 +100,12 @@ static int scgi_read_head(struct worker *w, int fd, uint64_t deadline,
 	}
 }
 
-/* The body: what came with the headers, then reads by deadline.  0, or
- * the negative result of the read that failed (-ETIMEDOUT, 0 at EOF). */
+/* The body: what came with the headers, then reads by deadline.  1 when
+ * all of it is in, 0 at end of file, or a negative errno (-ETIMEDOUT). */
 static ssize_t scgi_read_body(int fd, uint64_t deadline, char *body,
                               uint64_t want, const char *got, size_t have)
 {
-	ssize_t k = 1;
+	ssize_t k;
 
 	if (have > want)
 		have = want;
