@@ -53,6 +53,8 @@ static const struct conf_key global_keys[] = {
     {K("user", str), G(user), .none = ""},
     {K("group", str), G(group), .none = ""},
     {K("allow_run_as_root", bool), G(allow_run_as_root)},
+    {K("request_read_timeout", time), G(request_read_timeout_ns),
+     RANGE(1000000, 3600 * NS_PER_S), .def = "5s"},
 };
 
 /* Defaults: fs_conf_tenant_init() (limits from kc_limits_default()). */

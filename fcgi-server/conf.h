@@ -48,6 +48,7 @@ struct fs_conf {
 	uint64_t upload_max_size;
 	char *user, *group;     /* workers' user and group; NULL: as started */
 	bool allow_run_as_root; /* workers may keep uid 0 */
+	uint64_t request_read_timeout_ns; /* to read a whole request */
 	struct fs_tenant_conf *tenants;
 	size_t tenant_count;
 };

@@ -2,7 +2,6 @@
  * prefork workers it supervises.  Signal handlers only write the signal
  * number to a pipe; this loop does the work. */
 #include <errno.h>
-#include <fcgiapp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -415,8 +414,6 @@ static int setup(struct master *m, int inherited)
 		return 1;
 	if (prepare_jail(m, &m->conf, &m->jail))
 		return 1;
-	/* libfcgi installs handlers of its own: let it, then set ours. */
-	FCGX_Init();
 	set_handler(SIGPIPE, SIG_IGN);
 	for (i = 0; i < sizeof(master_signals) / sizeof(int); i++)
 		set_handler(master_signals[i], on_signal);

@@ -135,6 +135,9 @@ int fs_scgi_parse(const char *buf, size_t len, size_t max_header_bytes,
 	long off;
 	int rc;
 
+	/* The parser owns *req: callers hand it whatever their stack held,
+	 * and every failure path below frees what it holds. */
+	memset(req, 0, sizeof(*req));
 	/* The result is returned as an int. */
 	if (max_header_bytes > INT_MAX - 32)
 		max_header_bytes = INT_MAX - 32;

@@ -20,9 +20,10 @@ struct fs_scgi_req {
  * Parse the SCGI header block at the start of buf[0..len).  Returns
  * header_bytes (> 0) once the block is complete and valid, filling req;
  * 0 when more input is needed; -EINVAL (malformed) or -E2BIG (netstring
- * longer than max_header_bytes) with a reason in err.  req must be empty
- * (zeroed or freed) on entry and is only filled on success; its strings
- * point into buf, which must stay unchanged while they are used.
+ * longer than max_header_bytes) with a reason in err.  req need not be
+ * initialised: it is filled on success and left zeroed (nothing to free)
+ * otherwise; its strings point into buf, which must stay unchanged while
+ * they are used.
  */
 int fs_scgi_parse(const char *buf, size_t len, size_t max_header_bytes,
                   struct fs_scgi_req *req, char *err, size_t errlen);

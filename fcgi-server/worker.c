@@ -10,40 +10,36 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "log.h"
 #include "fcgi.h"
 #include "scgi.h"
 #include "worker.h"
 
-#define CONNS_MAX      256
-#define PARAMS_MAX     256
-#define SCGI_HEAD_MAX  (64 * 1024)
-#define CLIENT_TIMEOUT 5 /* seconds a client may take to send a request */
+#define CONNS_MAX     256
+#define PARAMS_MAX    256
+#define SCGI_HEAD_MAX (64 * 1024)
 
 struct worker {
 	struct fs_server *srv;
 	const struct fs_worker_config *cfg;
 	struct fs_fcgi_conn *conns[CONNS_MAX];
 	unsigned nconns;
-	int dead_listener;  /* what libfcgi "accepts" on: never a connection */
 	sigset_t poll_mask; /* the mask while polling: graceful signals open */
 };
 
 /* Take a new connection and serve its first request at once: a client
  * sends it right after connecting, and a worker that only queued the
- * connection would take the next one too and make it wait.  The timeout
- * bounds a client that connects and says nothing. */
+ * connection would take the next one too and make it wait.
+ * request_read_timeout bounds a client that connects and says nothing. */
 static void fcgi_accept(struct worker *w, int lfd)
 {
-	struct timeval tv = {CLIENT_TIMEOUT, 0};
 	struct fs_fcgi_conn *c;
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return; /* another worker took it */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	c = w->nconns < CONNS_MAX ? fs_fcgi_conn_new(fd, w->dead_listener)
-	                          : NULL;
+	c = w->nconns < CONNS_MAX ? fs_fcgi_conn_new(fd, -1) : NULL;
 	if (c == NULL) {
 		fs_log(LOG_WARNING, NULL, "too many connections; closing one");
 		close(fd);
@@ -63,57 +59,85 @@ static void drop_conn(struct worker *w, unsigned i)
 
 static int write_all(void *ctx, const void *buf, size_t len)
 {
-	int fd = *(int *)ctx;
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t k = write(fd, p, len);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -EIO;
-		p += k;
-		len -= (size_t)k;
-	}
-	return 0;
+	return fs_write_all(*(int *)ctx, buf, len);
 }
 
-/* Read until the SCGI header block is complete; -1 on error. */
-static int scgi_read_head(int fd, char *buf, size_t *len,
-                          struct fs_scgi_req *req, char *err, size_t errlen)
+static void log_scgi_unread(const struct worker *w, ssize_t k)
 {
-	int r;
+	if (k == -ETIMEDOUT)
+		fs_log(
+		    LOG_NOTICE, NULL,
+		    "SCGI: request not read within request_read_timeout "
+		    "(%llu ms); closing the connection",
+		    (unsigned long long)(w->srv->conf->request_read_timeout_ns /
+		                         1000000));
+	else
+		fs_log(LOG_INFO, NULL,
+		       "SCGI: connection closed in the middle of a request");
+}
 
+/* Read until the SCGI header block is complete, by deadline: > 0 the
+ * header bytes, < 0 a parse error (reason in err), 0 unread (logged). */
+static int scgi_read_head(struct worker *w, int fd, uint64_t deadline,
+                          char *buf, size_t *len, struct fs_scgi_req *req,
+                          char *err, size_t errlen)
+{
 	for (;;) {
 		ssize_t k;
+		int r =
+		    fs_scgi_parse(buf, *len, SCGI_HEAD_MAX, req, err, errlen);
 
-		r = fs_scgi_parse(buf, *len, SCGI_HEAD_MAX, req, err, errlen);
 		if (r != 0)
 			return r;
-		k = read(fd, buf + *len, SCGI_HEAD_MAX + 32 - *len);
+		k = fs_read_by(fd, buf + *len, SCGI_HEAD_MAX + 32 - *len,
+		               deadline);
 		if (k <= 0) {
-			snprintf(err, errlen, "connection closed or timed out");
-			return -1;
+			if (k < 0 || *len > 0)
+				log_scgi_unread(w, k);
+			return 0;
 		}
 		*len += (size_t)k;
 	}
 }
 
+/* The body: what came with the headers, then reads by deadline.  1 when
+ * all of it is in, 0 at end of file, or a negative errno (-ETIMEDOUT). */
+static ssize_t scgi_read_body(int fd, uint64_t deadline, char *body,
+                              uint64_t want, const char *got, size_t have)
+{
+	ssize_t k;
+
+	if (have > want)
+		have = want;
+	memcpy(body, got, have);
+	while (have < want) {
+		k = fs_read_by(fd, body + have, want - have, deadline);
+		if (k <= 0)
+			return k;
+		have += (size_t)k;
+	}
+	return 1;
+}
+
+/* One SCGI request, read under one deadline from the accept. */
 static void serve_scgi_conn(struct worker *w, int fd)
 {
-	struct timeval tv = {CLIENT_TIMEOUT, 0};
+	uint64_t deadline =
+	    fs_deadline_after(w->srv->conf->request_read_timeout_ns);
 	static char buf[SCGI_HEAD_MAX + 32];
 	struct fs_param p[PARAMS_MAX];
 	struct fs_scgi_req req;
 	struct fs_route r;
 	char err[160], *body = NULL;
-	size_t len = 0, have, i, n;
+	size_t len = 0, i, n;
+	ssize_t k = 1;
 	int used;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	used = scgi_read_head(fd, buf, &len, &req, err, sizeof(err));
-	if (used <= 0) {
+	used =
+	    scgi_read_head(w, fd, deadline, buf, &len, &req, err, sizeof(err));
+	if (used == 0)
+		return;
+	if (used < 0) {
 		fs_log(LOG_NOTICE, NULL, "bad SCGI request: %s", err);
 		fs_write_plain(400, "bad SCGI request\n", write_all, &fd);
 		return;
@@ -125,25 +149,19 @@ static void serve_scgi_conn(struct worker *w, int fd)
 	fs_route(w->srv, p, n, &r);
 	if (fs_route_reads_body(&r)) {
 		body = malloc(r.content_length + 1);
-		have = len - (size_t)used;
-		if (body && have > r.content_length)
-			have = r.content_length;
 		if (body)
-			memcpy(body, buf + used, have);
-		while (body && have < r.content_length) {
-			ssize_t k =
-			    read(fd, body + have, r.content_length - have);
-
-			if (k <= 0)
-				break;
-			have += (size_t)k;
-		}
-		if (body == NULL || have < r.content_length)
+			k = scgi_read_body(fd, deadline, body, r.content_length,
+			                   buf + used, len - (size_t)used);
+		if (k < 0)
+			log_scgi_unread(w, k);
+		if (body == NULL || k == 0)
 			fs_route_error(&r, 400,
 			               "request body shorter than "
 			               "CONTENT_LENGTH\n");
 	}
-	fs_answer(w->srv, &r, p, n, body, r.content_length, write_all, &fd);
+	if (k >= 0)
+		fs_answer(w->srv, &r, p, n, body, r.content_length, write_all,
+		          &fd);
 	free(body);
 	fs_scgi_req_free(&req);
 }
@@ -176,19 +194,28 @@ static void poll_once(struct worker *w)
 	}
 	struct pollfd pfd[CONNS_MAX + 2];
 	unsigned i, n = 0, base;
+	bool buffered = false;
+	int ready;
 
 	pfd[n++] = (struct pollfd){w->cfg->fcgi_fd, POLLIN, 0};
 	if (w->cfg->scgi_fd >= 0)
 		pfd[n++] = (struct pollfd){w->cfg->scgi_fd, POLLIN, 0};
 	base = n;
-	for (i = 0; i < w->nconns; i++)
+	for (i = 0; i < w->nconns; i++) {
 		pfd[n++] =
 		    (struct pollfd){fs_fcgi_conn_fd(w->conns[i]), POLLIN, 0};
-	if (ppoll(pfd, n, &(struct timespec){1, 0}, &w->poll_mask) <= 0)
+		buffered |= fs_fcgi_conn_buffered(w->conns[i]);
+	}
+	/* A connection with bytes already read (a client that sent its next
+	 * request early) may never poll readable again: no waiting then. */
+	ready = ppoll(pfd, n, &(struct timespec){buffered ? 0 : 1, 0},
+	              &w->poll_mask);
+	if (ready < 0 || (ready == 0 && !buffered))
 		return;
 	/* Connections first, from the last so that dropping is safe. */
 	for (i = w->nconns; i-- > 0 && !done(w);) {
-		if (!pfd[base + i].revents)
+		if (!pfd[base + i].revents &&
+		    !fs_fcgi_conn_buffered(w->conns[i]))
 			continue;
 		if (!fs_fcgi_serve(w->srv, w->conns[i]))
 			drop_conn(w, i);
@@ -201,10 +228,9 @@ static void poll_once(struct worker *w)
 
 /*
  * SIGQUIT (stop after this request: reloads send it) and SIGUSR1 (reopen
- * the logs) only set flags, but arriving while a request is read they
- * would break the read with EINTR (libfcgi does not retry, and sockets
- * with SO_RCVTIMEO are never restarted) and drop the request.  Keep them
- * pending while serving; ppoll lets them in, atomically, while waiting.
+ * the logs) only set flags, but arriving while a request is served they
+ * would break a tenant's run or a write with EINTR.  Keep them pending
+ * while serving; ppoll lets them in, atomically, while waiting.
  */
 static void hold_graceful_signals(sigset_t *poll_mask)
 {
@@ -225,9 +251,6 @@ int fs_worker_run(struct fs_server *srv, const struct fs_worker_config *cfg)
 	memset(&w, 0, sizeof(w));
 	w.srv = srv;
 	w.cfg = cfg;
-	w.dead_listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (w.dead_listener < 0)
-		return 1;
 	hold_graceful_signals(&w.poll_mask);
 	while (!done(&w))
 		poll_once(&w);
@@ -236,6 +259,5 @@ int fs_worker_run(struct fs_server *srv, const struct fs_worker_config *cfg)
 		       (unsigned long long)srv->served);
 	while (w.nconns)
 		drop_conn(&w, w.nconns - 1);
-	close(w.dead_listener);
 	return 0;
 }

@@ -74,6 +74,7 @@ static const char conf_full[] =
     "access_log = /var/log/kvm-fpm.access\n"
     "debug_port = 3000\n"
     "upload_max_size = 1G\n"
+    "request_read_timeout = 2.5s\n"
     "\n"
     "# a comment\n"
     "[tenant:XPizza.com]\n"
@@ -117,6 +118,7 @@ Test(conf, defaults)
 	cr_assert_null(c.access_log);
 	cr_assert_eq(c.debug_port, 2159);
 	cr_assert_eq(c.upload_max_size, 64 * MIB);
+	cr_assert_eq(c.request_read_timeout_ns, 5000000000ULL);
 	cr_assert_eq(c.tenant_count, 0);
 	fs_conf_free(&c);
 }
@@ -165,11 +167,12 @@ Test(conf, full)
 	cr_assert_str_eq(c.access_log, "/var/log/kvm-fpm.access");
 	cr_assert_eq(c.debug_port, 3000);
 	cr_assert_eq(c.upload_max_size, 1ULL << 30);
+	cr_assert_eq(c.request_read_timeout_ns, 2500000000ULL);
 	cr_assert_eq(c.tenant_count, 2);
 
 	t = &c.tenants[0];
 	cr_assert_str_eq(t->name, "xpizza.com");
-	cr_assert_eq(t->line, 21);
+	cr_assert_eq(t->line, 22);
 	cr_assert_eq(t->aliases.n, 3);
 	cr_assert_str_eq(t->aliases.v[0], "www.xpizza.com");
 	cr_assert_str_eq(t->aliases.v[1], "pizza.test");
@@ -267,6 +270,7 @@ static void conf_assert_same(const struct fs_conf *a, const struct fs_conf *b)
 	cr_assert_eq(a->log_level, b->log_level);
 	cr_assert_eq(a->debug_port, b->debug_port);
 	cr_assert_eq(a->upload_max_size, b->upload_max_size);
+	cr_assert_eq(a->request_read_timeout_ns, b->request_read_timeout_ns);
 	cr_assert_eq(a->tenant_count, b->tenant_count);
 	for (i = 0; i < a->tenant_count; i++) {
 		const struct fs_tenant_conf *s = &a->tenants[i],
@@ -348,6 +352,7 @@ Test(conf, print_exact)
 	                           "user =\n"
 	                           "group =\n"
 	                           "allow_run_as_root = no\n"
+	                           "request_read_timeout = 5s\n"
 	                           "\n"
 	                           "[tenant:a.test]\n"
 	                           "program = p\n"
@@ -467,6 +472,9 @@ Test(conf, err_values_global)
 	conf_expect_error("[global]\nupload_max_size = 0\n", -EINVAL,
 	                  ":2: [global] upload_max_size: \"0\" is below the "
 	                  "minimum 1");
+	conf_expect_error("[global]\nrequest_read_timeout = 0\n", -EINVAL,
+	                  ":2: [global] request_read_timeout: \"0\" is out of "
+	                  "range (1000000..3600000000000)");
 	conf_expect_error("[global]\nlisten.mode = 0680\n", -EINVAL,
 	                  ":2: [global] listen.mode: \"0680\" is not an octal "
 	                  "file mode");

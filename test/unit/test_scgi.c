@@ -246,3 +246,28 @@ Test(scgi, big_content_length)
 	cr_assert_eq(req.content_length, UINT64_MAX);
 	fs_scgi_req_free(&req);
 }
+
+/* A header block that fails before it is split ("4:abcd," has no NUL)
+ * must not free what an uninitialised req held: the worker's req lives on
+ * its stack, and these 7 bytes used to abort it. */
+Test(scgi, garbage_req_on_early_failure)
+{
+	static const char *const inputs[] = {"4:abcd,", "2:a\0,", "3:abc,"};
+	static const size_t lens[] = {7, 5, 6};
+	struct fs_scgi_req req;
+	char err[128];
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		memset(&req, 0xa5, sizeof(req));
+		cr_assert_eq(fs_scgi_parse(inputs[i], lens[i], 4096, &req, err,
+		                           sizeof(err)),
+		             -EINVAL, "case %zu", i);
+		cr_assert_null(req.headers, "case %zu", i);
+		cr_assert_eq(req.count, 0, "case %zu", i);
+	}
+	/* Needing more input leaves nothing to free either. */
+	memset(&req, 0xa5, sizeof(req));
+	cr_assert_eq(fs_scgi_parse("4:ab", 4, 4096, &req, err, sizeof(err)), 0);
+	cr_assert_null(req.headers);
+}
