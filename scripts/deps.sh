@@ -6,6 +6,8 @@ set -eu
 PKGS="build-essential pkg-config libfcgi-dev libfcgi-bin linux-libc-dev \
 libelf-dev libinih-dev libcriterion-dev musl-tools file \
 nginx varnish hitch spawn-fcgi openssl curl gdb wrk python3"
+# clang and its runtimes build the libFuzzer harnesses (make fuzz, make test).
+PKGS="$PKGS clang-14 libclang-rt-14-dev"
 [ "${KVM_FPM_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS php-fpm fcgiwrap"
 
 missing=""
