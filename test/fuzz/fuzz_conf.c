@@ -87,6 +87,25 @@ static int starts_a_value_with_comment(const char *text)
 }
 
 /*
+ * KNOWN BUG 3, reported, not yet fixed: the loader refuses lines of 200
+ * bytes and more counting the newline, and the printer writes "key = value"
+ * with two more spaces than "key=value" (and a newline a last line may
+ * lack), so a long value that loaded prints as a line that does not.
+ * Skip the round trip when a printed line reaches the limit.
+ */
+#define LINE_LIMIT 200 /* INI_MAX_LINE: conf.c read_line() */
+
+static int has_long_line(const char *text)
+{
+	const char *nl;
+
+	for (; (nl = strchr(text, '\n')) != NULL; text = nl + 1)
+		if (nl + 1 - text >= LINE_LIMIT)
+			return 1;
+	return 0;
+}
+
+/*
  * A config that loads must print as an ini file that loads back to the
  * same config (what `kvm-fpm -T` promises); one that does not load must
  * say where and why.
@@ -112,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	once = print(&c, &len1);
 	drop_unix_only_keys(&c, once, &len1);
 	fs_conf_free(&c);
-	if (starts_a_value_with_comment(once)) {
+	if (starts_a_value_with_comment(once) || has_long_line(once)) {
 		free(once);
 		return 0;
 	}
