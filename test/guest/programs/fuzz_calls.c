@@ -196,7 +196,9 @@ static void one_action(const char *url, unsigned char *stack)
 
 	for (i = 0; i < 6; i++)
 		a[i] = argument(url, stack);
-	switch (below(12)) {
+	/* Calls that end the request are rare, so that most requests make
+	 * dozens of calls. */
+	switch (below(40)) {
 	case 0: /* an answer, maybe a bad one: usually ends the request */
 		a[0] = random_response(url, stack);
 		if (below(2))
@@ -209,10 +211,10 @@ static void one_action(const char *url, unsigned char *stack)
 		a[0] = below(2) ? (uint64_t)scratch : a[0];
 		sys6(KFPM_CALL_BASE + below(KFPM_CALL_MAX), a);
 		break;
-	case 2:
+	case 2 ... 7:
 		direct(call_number(), a[0], flags());
 		break;
-	case 3: /* our own writes, which the reset must undo */
+	case 8 ... 13: /* our own writes, which the reset must undo */
 		memset(scratch + below(SCRATCH_LEN / 2), (int)next(),
 		       below(SCRATCH_LEN / 2));
 		memset(heap + below(SCRATCH_LEN / 2), (int)next(),
