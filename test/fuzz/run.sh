@@ -5,6 +5,7 @@
 #   run.sh long B SECONDS REQUESTS  each for SECONDS on a copy of its
 #                                   corpus kept in B/fuzz/corpus, then the
 #                                   guest fuzzer for REQUESTS (make fuzz)
+# FUZZ_ONLY="scgi guest" runs only those (harness names, "guest").
 # Prints one line per harness; exits non-zero when any found a crash.
 set -u
 mode=${1:?usage: run.sh brief|long B [SECONDS REQUESTS]}
@@ -14,6 +15,12 @@ requests=${4:-20000}
 # Enough new inputs to find a shallow bug, few enough for ~5 s each here.
 BRIEF_RUNS=${FUZZ_BRIEF_RUNS:-4000}
 failed=0
+
+# Is this one asked for (all are when FUZZ_ONLY is empty)?
+wanted() {
+	case " ${FUZZ_ONLY:-$1} " in *" $1 "*) return 0 ;; esac
+	return 1
+}
 
 # The last value of "key: N" in a libFuzzer log ("" when absent).
 logstat() {
@@ -68,16 +75,17 @@ mkdir -p "$B/fuzz/logs"
 for h in "$B"/fuzz/fuzz_*; do
 	[ -x "$h" ] || continue
 	name=${h##*/fuzz_}
+	wanted "$name" || continue
 	if ! "$mode" "$h" "$name" "$B/fuzz/logs/$name-$mode.log"; then
 		failed=$((failed + 1))
 		echo "   log: $B/fuzz/logs/$name-$mode.log"
 	fi
 done
 
-if [ "$mode" = long ]; then
+if [ "$mode" = long ] && wanted guest; then
 	echo "guest fuzzer: $requests requests (test/guest/test_fuzz.c)"
 	if ! KVM_FPM_GUEST_FUZZ_REQUESTS=$requests ASAN_OPTIONS=detect_leaks=0 \
-		"$B/test/guest-san" --filter 'guest_fuzz/*' --verbose=1; then
+		"$B/test/guest-san" --filter 'guest_fuzz/*'; then
 		failed=$((failed + 1))
 	fi
 fi
