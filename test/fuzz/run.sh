@@ -13,7 +13,7 @@ B=${2:-build}
 secs=${3:-180}
 requests=${4:-20000}
 # Enough new inputs to find a shallow bug, few enough for ~5 s each here.
-BRIEF_RUNS=${FUZZ_BRIEF_RUNS:-4000}
+BRIEF_RUNS=${FUZZ_BRIEF_RUNS:-10000}
 failed=0
 
 # Is this one asked for (all are when FUZZ_ONLY is empty)?
