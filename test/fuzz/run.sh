@@ -84,6 +84,7 @@ done
 
 if [ "$mode" = long ] && wanted guest; then
 	echo "guest fuzzer: $requests requests (test/guest/test_fuzz.c)"
+	[ -c /dev/kvm ] || echo "guest fuzzer: skipped, no /dev/kvm here"
 	if ! KVM_FPM_GUEST_FUZZ_REQUESTS=$requests ASAN_OPTIONS=detect_leaks=0 \
 		"$B/test/guest-san" --filter 'guest_fuzz/*'; then
 		failed=$((failed + 1))
