@@ -8,6 +8,8 @@ libelf-dev libinih-dev libcriterion-dev libseccomp-dev libcap-dev \
 musl-tools file \
 nginx varnish hitch spawn-fcgi openssl curl gdb wrk python3 \
 zlib1g-dev libsqlite3-dev liblua5.4-dev libjansson-dev"
+# clang and its runtimes build the libFuzzer harnesses (make fuzz, make test).
+PKGS="$PKGS clang-14 libclang-rt-14-dev"
 [ "${KVM_FPM_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS php-fpm fcgiwrap"
 
 SUDO=""

@@ -16,6 +16,14 @@ for t in unit-plain unit-san guest-plain guest-san; do
 		failed=$((failed + 1))
 	fi
 done
+# The libFuzzer harnesses, briefly, over their stored corpus (make fuzz
+# runs them for minutes).
+echo "== fuzz (brief)"
+if test/fuzz/run.sh brief "$B"; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
 for s in test/blackbox/test-*.sh; do
 	[ -e "$s" ] || continue
 	echo "== $s"
