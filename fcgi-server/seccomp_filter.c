@@ -102,6 +102,13 @@ static const struct rule rules[] = {
     ALLOW(flock),
     ALLOW(fsync),
     ALLOW(fdatasync),
+    /* a tenant's data_dir (kvm-core/sys_file.c): paths resolved by
+     * openat2 under the directory, reads at each VM's own offset */
+    ALLOW(openat2),
+    ALLOW(pread64),
+    ALLOW(getdents64),
+    ALLOW(statx),
+    ALLOW(dup),
 
     /* sockets: FastCGI/SCGI connections on inherited listeners,
      * libfcgi's never-connected unix socket, GDB on 127.0.0.1.  No
