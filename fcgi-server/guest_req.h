@@ -10,7 +10,13 @@
 
 /*
  * Fill h (up to hmax) with the request's headers in the guest's form
- * ("user-agent" for HTTP_USER_AGENT), their names stored in buf.
+ * ("user-agent" for HTTP_USER_AGENT), their names stored in buf.  The
+ * body's Content-Type and Content-Length come as the CGI variables
+ * CONTENT_TYPE and CONTENT_LENGTH (RFC 3875 4.1.2, 4.1.3), which Apache,
+ * lighttpd and h2o send instead of HTTP_CONTENT_*: they become
+ * "content-type" and "content-length", and an HTTP_CONTENT_* of the same
+ * name (nginx sends both) is then left out, so each appears once.  A body
+ * read without CONTENT_LENGTH (chunked) gets "content-length": body_len.
  * Values point into p (or buf).  Returns the number of headers.
  */
 size_t fs_guest_headers(const struct fs_param *p, size_t n, size_t body_len,
