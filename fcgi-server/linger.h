@@ -6,9 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* At most this long and this much is read before closing anyway. */
+/* At most this long and this much is read before closing anyway.  A
+ * front end sends all the body it accepted (nginx: up to
+ * client_max_body_size) before it reads the answer, and a reset before
+ * it is done is the 502 this avoids: the size bound is generous, the time
+ * bound is what keeps a worker from waiting on a client. */
 #define FS_LINGER_NS    (2ULL * 1000000000ULL)
-#define FS_LINGER_BYTES (1024 * 1024)
+#define FS_LINGER_BYTES (16 * 1024 * 1024)
 
 /*
  * Close fd the way nginx does (lingering close): shut down our side for
