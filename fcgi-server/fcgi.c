@@ -314,6 +314,26 @@ static void log_unread(uint64_t ns, ssize_t k)
 }
 
 /*
+ * Whether the peer may still send input for a connection we close after
+ * an answer: the rest of the answered request's stdin (a refused body, or
+ * only its empty record), unless the bytes already read hold its end.
+ */
+static bool input_pending(struct fs_fcgi_conn *c)
+{
+	while (c->rec.active && c->in_pos < c->in_len) {
+		struct fs_fcgi_ev ev;
+		size_t used;
+		int rc = fs_fcgi_rec_next(&c->rec, c->in + c->in_pos,
+		                          c->in_len - c->in_pos, &used, &ev);
+
+		c->in_pos += used;
+		if (rc != 0)
+			return true; /* more than that tail, or garbage */
+	}
+	return c->rec.active != 0;
+}
+
+/*
  * One request on a connection with data.  The deadline starts here, at
  * the first byte; if what arrives turns out to be only the tail of the
  * last request (or management records), the connection goes back to the
@@ -340,9 +360,7 @@ bool fs_fcgi_serve(struct fs_server *srv, struct fs_fcgi_conn *c)
 		if (q.answered && q.keep && !q.close)
 			return true;
 		if (q.answered) {
-			/* The rest of the answered request's stdin (a refused
-			 * body, or only its empty record) may still come. */
-			if (c->rec.active)
+			if (input_pending(c))
 				c->linger_ns =
 				    ns < FS_LINGER_NS ? ns : FS_LINGER_NS;
 			return false;
