@@ -12,6 +12,7 @@
 #include "deadline.h"
 #include "fcgi.h"
 #include "fcgi_rec.h"
+#include "linger.h"
 #include "log.h"
 
 #define IN_MAX   16384
@@ -20,7 +21,8 @@
 
 struct fs_fcgi_conn {
 	int fd;
-	uint64_t cap_ns; /* the socket's SO_RCVTIMEO: a shorter deadline */
+	uint64_t cap_ns;    /* the socket's SO_RCVTIMEO: a shorter deadline */
+	uint64_t linger_ns; /* > 0: close lingering, input is left unread */
 	size_t in_pos, in_len; /* unparsed bytes in in[] */
 	unsigned char in[IN_MAX];
 	struct fs_fcgi_rec rec;
@@ -312,6 +314,26 @@ static void log_unread(uint64_t ns, ssize_t k)
 }
 
 /*
+ * Whether the peer may still send input for a connection we close after
+ * an answer: the rest of the answered request's stdin (a refused body, or
+ * only its empty record), unless the bytes already read hold its end.
+ */
+static bool input_pending(struct fs_fcgi_conn *c)
+{
+	while (c->rec.active && c->in_pos < c->in_len) {
+		struct fs_fcgi_ev ev;
+		size_t used;
+		int rc = fs_fcgi_rec_next(&c->rec, c->in + c->in_pos,
+		                          c->in_len - c->in_pos, &used, &ev);
+
+		c->in_pos += used;
+		if (rc != 0)
+			return true; /* more than that tail, or garbage */
+	}
+	return c->rec.active != 0;
+}
+
+/*
  * One request on a connection with data.  The deadline starts here, at
  * the first byte; if what arrives turns out to be only the tail of the
  * last request (or management records), the connection goes back to the
@@ -335,8 +357,14 @@ bool fs_fcgi_serve(struct fs_server *srv, struct fs_fcgi_conn *c)
 	for (;;) {
 		if (feed(srv, c, &q))
 			break;
-		if (q.answered)
-			return q.keep && !q.close;
+		if (q.answered && q.keep && !q.close)
+			return true;
+		if (q.answered) {
+			if (input_pending(c))
+				c->linger_ns =
+				    ns < FS_LINGER_NS ? ns : FS_LINGER_NS;
+			return false;
+		}
 		if (got && !fs_fcgi_rec_busy(&c->rec))
 			return true; /* between requests */
 		k = fs_read_by(c->fd, c->in, IN_MAX, deadline);
@@ -374,6 +402,7 @@ struct fs_fcgi_conn *fs_fcgi_conn_new(int fd, int dead_listener)
 	getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len);
 	c->cap_ns =
 	    (uint64_t)tv.tv_sec * NS_PER_S + (uint64_t)tv.tv_usec * 1000;
+	c->linger_ns = 0;
 	c->in_pos = c->in_len = 0;
 	/* Each worker serves one request at a time. */
 	fs_fcgi_rec_init(&c->rec, 1, 1);
@@ -387,7 +416,9 @@ int fs_fcgi_conn_fd(const struct fs_fcgi_conn *c)
 
 void fs_fcgi_conn_free(struct fs_fcgi_conn *c)
 {
-	if (c->fd >= 0)
+	if (c->fd >= 0 && c->linger_ns)
+		fs_linger_close(c->fd, c->linger_ns, FS_LINGER_BYTES);
+	else if (c->fd >= 0)
 		close(c->fd);
 	free(c);
 }

@@ -14,7 +14,8 @@ struct fs_fcgi_conn;
  * memory. */
 struct fs_fcgi_conn *fs_fcgi_conn_new(int fd, int dead_listener);
 int fs_fcgi_conn_fd(const struct fs_fcgi_conn *c);
-/* Close the connection if still open and free it. */
+/* Close the connection if still open (lingering when the last request
+ * left input unread) and free it. */
 void fs_fcgi_conn_free(struct fs_fcgi_conn *c);
 
 /*

@@ -1,225 +1,38 @@
-/* The request handler every front end shares: route by Host, run the
- * tenant's VM, write the response, reset the VM. */
-#include <arpa/inet.h>
-#include <errno.h>
+/* Answering a routed request (tenant, live update, ping, status, the
+ * server's own errors), and accounting for it once at its end. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "debug.h"
-#include "host.h"
+#include "guest_req.h"
 #include "log.h"
 #include "scoreboard.h"
 #include "status.h"
 #include "server.h"
 #include "upload.h"
-#include "values.h"
 
 #define GUEST_HEADERS_MAX 128
 
-int fs_server_init(struct fs_server *s, const struct fs_conf *conf,
-                   const struct fs_tenants *tenants, struct fs_scoreboard *sb,
-                   int sb_slot)
-{
-	memset(s, 0, sizeof(*s));
-	s->conf = conf;
-	s->tenants = tenants;
-	s->sb = sb;
-	s->sb_slot = sb_slot;
-	s->vms = calloc(tenants->n ? tenants->n : 1, sizeof(*s->vms));
-	return s->vms ? 0 : -ENOMEM;
-}
-
-static void drop_vm(struct fs_server *s, size_t i)
-{
-	fs_sb_vms(s->sb, (unsigned)s->sb_slot, s->tenants->v[i].sb, -1,
-	          -(int64_t)kc_image_snapshot_bytes(s->tenants->v[i].img));
-	kc_vm_destroy(s->vms[i].vm);
-	s->vms[i].vm = NULL;
-	s->resident--;
-}
-
-void fs_server_fini(struct fs_server *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->tenants->n; i++)
-		if (s->vms[i].vm)
-			drop_vm(s, i);
-	free(s->vms);
-	s->vms = NULL;
-}
-
-const char *fs_param_get(const struct fs_param *p, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(p[i].name, name) == 0)
-			return p[i].value;
-	return NULL;
-}
-
-/* The request path: REQUEST_URI without its query (SCRIPT_NAME when the
- * front end sent no REQUEST_URI). */
-static size_t request_path(const struct fs_param *p, size_t n,
-                           const char **path)
-{
-	const char *uri = fs_param_get(p, n, "REQUEST_URI");
-
-	if (uri == NULL)
-		uri = fs_param_get(p, n, "SCRIPT_NAME");
-	*path = uri ? uri : "/";
-	return strcspn(*path, "?");
-}
-
-static int path_is(const char *path, size_t len, const char *want)
-{
-	return want && strlen(want) == len && memcmp(path, want, len) == 0;
-}
-
-/* Status is for loopback and the configured addresses only. */
-static int status_allowed(const struct fs_conf *c, const char *remote)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-	size_t i;
-
-	if (remote == NULL)
-		return 0;
-	if (inet_pton(AF_INET, remote, &a4) == 1 &&
-	    (ntohl(a4.s_addr) >> 24) == 127)
-		return 1;
-	if (inet_pton(AF_INET6, remote, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6))
-		return 1;
-	for (i = 0; i < c->status_allow.n; i++)
-		if (strcmp(c->status_allow.v[i], remote) == 0)
-			return 1;
-	return 0;
-}
-
-static void route_tenant(struct fs_server *s, const struct fs_param *p,
-                         size_t n, struct fs_route *r)
-{
-	const char *host = fs_param_get(p, n, "HTTP_HOST");
-	const char *cl = fs_param_get(p, n, "CONTENT_LENGTH");
-	const char *key;
-
-	if (host == NULL || *host == 0)
-		return fs_route_error(r, 400, "missing Host header\n");
-	if (fs_host_normalize(host, strlen(host), r->host, sizeof(r->host)) < 0)
-		return fs_route_error(r, 400, "invalid Host header\n");
-	r->tenant = fs_tenants_find(s->tenants, r->host);
-	if (r->tenant == NULL)
-		return fs_route_error(r, 404, "unknown host\n");
-	if (cl && *cl && fs_parse_uint(cl, &r->content_length))
-		return fs_route_error(r, 400, "invalid Content-Length\n");
-	key = fs_param_get(p, n, "HTTP_X_LIVEUPDATE");
-	if (key)
-		return fs_upload_route(s, p, n, key, r);
-	if (r->content_length > r->tenant->conf->limits.max_body_size)
-		return fs_route_error(r, 413, "request body too large\n");
-	fs_tenant_refresh(r->tenant, s->sb);
-	if (r->tenant->img == NULL)
-		return fs_route_error(r, 503,
-		                      "the site's program is not loaded\n");
-	r->kind = FS_ROUTE_TENANT;
-}
+/* How a request ended, for the scoreboard and the access log. */
+struct outcome {
+	int status;
+	enum fs_sb_kind kind;
+	size_t bytes; /* body bytes answered */
+};
 
 void fs_route(struct fs_server *s, const struct fs_param *p, size_t n,
               struct fs_route *r)
 {
-	const char *path;
-	size_t len = request_path(p, n, &path);
+	const struct fs_router rt = {s->conf, s->tenants, s->status_only};
 
-	memset(r, 0, sizeof(*r));
-	if (path_is(path, len, s->conf->ping_path)) {
-		r->kind = FS_ROUTE_PING;
-	} else if (path_is(path, len, s->conf->status_path)) {
-		if (status_allowed(s->conf, fs_param_get(p, n, "REMOTE_ADDR")))
-			r->kind = FS_ROUTE_STATUS;
-		else
-			fs_route_error(r, 403,
-			               "status is not allowed from here\n");
-	} else if (s->status_only) {
-		fs_route_error(r, 404,
-		               "only status and ping are served here\n");
-	} else {
-		route_tenant(s, p, n, r);
-	}
-}
-
-/* The least recently used VM goes when a worker holds max_vms. */
-static void evict_one(struct fs_server *s)
-{
-	size_t i, victim = (size_t)-1;
-
-	for (i = 0; i < s->tenants->n; i++)
-		if (s->vms[i].vm &&
-		    (victim == (size_t)-1 ||
-		     s->vms[i].last_used < s->vms[victim].last_used))
-			victim = i;
-	if (victim != (size_t)-1)
-		drop_vm(s, victim);
-}
-
-/* The worker's VM for a tenant, created on its first request. */
-static struct kc_vm *tenant_vm(struct fs_server *s, struct fs_tenant *t)
-{
-	size_t i = (size_t)(t - s->tenants->v);
-	struct fs_vm_slot *slot = &s->vms[i];
-	char err[256];
-
-	if (slot->vm && kc_vm_image(slot->vm) != t->img)
-		drop_vm(s, i); /* the program changed */
-	if (slot->vm == NULL) {
-		if (s->resident >= s->conf->max_vms)
-			evict_one(s);
-		if (kc_vm_create(t->img, fs_log_guest, t->conf->name, &slot->vm,
-		                 err, sizeof(err))) {
-			fs_log(LOG_ERR, t->conf->name, "cannot create a VM: %s",
-			       err);
-			slot->vm = NULL;
-			return NULL;
-		}
-		s->resident++;
-		fs_sb_vms(s->sb, (unsigned)s->sb_slot, t->sb, 1,
-		          (int64_t)kc_image_snapshot_bytes(t->img));
-	}
-	slot->last_used = ++s->tick;
-	return slot->vm;
-}
-
-/* HTTP_USER_AGENT -> "user-agent", into buf; the guest's header form. */
-static size_t guest_headers(const struct fs_param *p, size_t n,
-                            struct kc_header *h, char *buf, size_t buflen)
-{
-	size_t i, count = 0, used = 0;
-
-	for (i = 0; i < n && count < GUEST_HEADERS_MAX; i++) {
-		size_t len, j;
-
-		if (strncmp(p[i].name, "HTTP_", 5) != 0)
-			continue;
-		len = strlen(p[i].name + 5);
-		if (len == 0 || used + len > buflen)
-			continue;
-		for (j = 0; j < len; j++) {
-			char c = p[i].name[5 + j];
-
-			buf[used + j] = c == '_' ? '-'
-			                : (c >= 'A' && c <= 'Z')
-			                    ? (char)(c + 32)
-			                    : c;
-		}
-		h[count].name = (struct kc_str){buf + used, len};
-		h[count].value =
-		    (struct kc_str){p[i].value, strlen(p[i].value)};
-		used += len;
-		count++;
-	}
-	return count;
+	fs_route_params(&rt, p, n, r);
+	if (r->kind != FS_ROUTE_TENANT)
+		return;
+	fs_tenant_refresh(r->tenant, s->sb);
+	if (r->tenant->img == NULL)
+		fs_route_error(r, 503, "the site's program is not loaded\n");
 }
 
 static struct kc_str param_str(const struct fs_param *p, size_t n,
@@ -241,17 +54,22 @@ static unsigned long usec_since(const struct timespec *a)
 	                       (b.tv_nsec - a->tv_nsec) / 1000);
 }
 
-/* The request's access-log line; ping (health probes) is not logged. */
-static void log_access(const struct fs_param *p, size_t n,
-                       const struct fs_route *r, int status, size_t bytes,
-                       unsigned long usec)
+/* The end of every request: the scoreboard, and the access-log line
+ * (ping, the health probes, is not logged). */
+static void request_end(struct fs_server *s, const struct fs_route *r,
+                        const struct fs_param *p, size_t n,
+                        const struct outcome *o, unsigned long usec)
 {
+	fs_sb_request_end(s->sb, (unsigned)s->sb_slot,
+	                  r->tenant ? r->tenant->sb : -1, o->status, o->kind,
+	                  (uint64_t)usec * 1000);
 	if (r->kind == FS_ROUTE_PING)
 		return;
-	fs_access_log(
-	    param_str(p, n, "REMOTE_ADDR", "-").ptr, r->host[0] ? r->host : "-",
-	    param_str(p, n, "REQUEST_METHOD", "GET").ptr,
-	    param_str(p, n, "REQUEST_URI", "/").ptr, status, bytes, usec);
+	fs_access_log(param_str(p, n, "REMOTE_ADDR", "-").ptr,
+	              r->host[0] ? r->host : "-",
+	              param_str(p, n, "REQUEST_METHOD", "GET").ptr,
+	              param_str(p, n, "REQUEST_URI", "/").ptr, o->status,
+	              r->head ? 0 : o->bytes, usec);
 }
 
 static enum fs_sb_kind sb_kind(enum kc_status st)
@@ -268,144 +86,143 @@ static enum fs_sb_kind sb_kind(enum kc_status st)
 	}
 }
 
+/* An answer of the server's own text. */
+static int answer_plain(int status, const char *msg, struct outcome *o,
+                        fs_write_fn *write, void *ctx)
+{
+	o->status = status;
+	o->bytes = strlen(msg);
+	return fs_write_plain(status, msg, write, ctx);
+}
+
 /* The status page: one snapshot of the scoreboard, in the asked format. */
 static int answer_status(struct fs_server *s, const struct fs_param *p,
-                         size_t n, fs_write_fn *write, void *ctx)
+                         size_t n, struct outcome *o, fs_write_fn *write,
+                         void *ctx)
 {
 	enum fs_status_format fmt =
 	    fs_status_format_from_query(fs_param_get(p, n, "QUERY_STRING"));
+	static const char cache[] = "Cache-Control: no-store\r\n";
 	struct fs_sb_snapshot snap;
-	char head[128], *text = NULL;
+	const char *type;
+	char *text = NULL;
 	size_t len = 0;
 	int rc;
 
 	if (s->sb == NULL || fs_sb_snapshot(s->sb, &snap))
-		return fs_write_plain(503, "no status\n", write, ctx);
+		return answer_plain(503, "no status\n", o, write, ctx);
 	rc = fs_status_render(&snap, fmt, &text, &len);
 	fs_sb_snapshot_free(&snap);
 	if (rc)
-		return fs_write_plain(500, "status failed\n", write, ctx);
-	snprintf(head, sizeof(head),
-	         "Status: 200 OK\r\nContent-Type: %s\r\n"
-	         "Cache-Control: no-store\r\n\r\n",
-	         fs_status_content_type(fmt));
-	rc = write(ctx, head, strlen(head));
-	if (rc == 0)
-		rc = write(ctx, text, len);
+		return answer_plain(500, "status failed\n", o, write, ctx);
+	type = fs_status_content_type(fmt);
+	o->status = 200;
+	o->bytes = len;
+	rc = fs_write_answer(200, (struct kc_str){type, strlen(type)},
+	                     (struct kc_str){cache, sizeof(cache) - 1},
+	                     (struct kc_str){text, len}, write, ctx);
 	free(text);
 	return rc;
 }
 
-static int answer_tenant(struct fs_server *s, const struct fs_route *r,
-                         const struct fs_param *p, size_t n, const void *body,
-                         size_t body_len, fs_write_fn *write, void *ctx)
+/* Run the request in the tenant's VM and answer what it made. */
+static int run_tenant(struct fs_server *s, const struct fs_route *r,
+                      const struct fs_param *p, size_t n, const void *body,
+                      size_t body_len, struct kc_vm *vm, struct fs_debug *dbg,
+                      struct outcome *o, fs_write_fn *write, void *ctx)
 {
 	struct kc_header headers[GUEST_HEADERS_MAX];
 	char names[8192];
 	struct kc_request req;
 	struct kc_result res;
-	struct timespec start;
-	struct fs_debug dbg;
-	unsigned long usec;
-	struct kc_vm *vm;
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	fs_debug_prepare(&dbg, s->conf, r->tenant->conf, p, n);
-	if (dbg.status) {
-		fs_sb_request_end(s->sb, (unsigned)s->sb_slot, r->tenant->sb,
-		                  dbg.status, FS_SB_OK, 0);
-		log_access(p, n, r, dbg.status, strlen(dbg.message), 0);
-		return fs_write_plain(dbg.status, dbg.message, write, ctx);
-	}
-	vm = tenant_vm(s, r->tenant);
-	if (vm == NULL) {
-		fs_debug_done(&dbg);
-		fs_sb_request_end(s->sb, (unsigned)s->sb_slot, r->tenant->sb,
-		                  503, FS_SB_FAULT, 0);
-		static const char msg[] = "no VM for this site\n";
-
-		log_access(p, n, r, 503, sizeof(msg) - 1, 0);
-		return fs_write_plain(503, msg, write, ctx);
-	}
 	memset(&req, 0, sizeof(req));
 	req.method = param_str(p, n, "REQUEST_METHOD", "GET");
 	req.uri = param_str(p, n, "REQUEST_URI", "/");
 	req.query = param_str(p, n, "QUERY_STRING", "");
 	req.remote_addr = param_str(p, n, "REMOTE_ADDR", "");
 	req.headers = headers;
-	req.header_count = guest_headers(p, n, headers, names, sizeof(names));
+	req.header_count = fs_guest_headers(
+	    p, n, body_len, headers, GUEST_HEADERS_MAX, names, sizeof(names));
 	req.body = body;
 	req.body_len = body_len;
-	if (kc_vm_request_debug(vm, &req, &res, dbg.on ? &dbg.kc : NULL) !=
+	if (kc_vm_request_debug(vm, &req, &res, dbg->on ? &dbg->kc : NULL) !=
 	    KC_OK)
 		fs_log(res.status == KC_ERR_INTERNAL ? LOG_ERR : LOG_WARNING,
 		       r->tenant->conf->name, "%s %.*s: %s: %s", req.method.ptr,
 		       (int)req.uri.len, req.uri.ptr,
 		       kc_status_name(res.status), res.error);
-	fs_debug_done(&dbg);
+	fs_debug_done(dbg);
 	rc = fs_write_response(&res, write, ctx);
-	usec = usec_since(&start);
-	fs_sb_request_end(s->sb, (unsigned)s->sb_slot, r->tenant->sb,
-	                  fs_http_status(&res), sb_kind(res.status),
-	                  usec * 1000);
-	log_access(p, n, r, fs_http_status(&res), res.body.len, usec);
+	o->status = fs_http_status(&res);
+	o->kind = sb_kind(res.status);
+	o->bytes = res.body.len;
 	if (kc_vm_reset(vm) || res.status == KC_ERR_INTERNAL)
-		drop_vm(s, (size_t)(r->tenant - s->tenants->v));
+		fs_server_drop_vm(s, r->tenant);
 	return rc;
 }
 
-static int answer_upload(struct fs_server *s, const struct fs_route *r,
-                         const struct fs_param *p, size_t n, const void *elf,
-                         size_t len, fs_write_fn *write, void *ctx)
-{
-	struct timespec start;
-	unsigned long usec;
-	int rc, status;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	rc = fs_upload_answer(s, r, elf, len, write, ctx, &status);
-	usec = usec_since(&start);
-	fs_sb_request_end(s->sb, (unsigned)s->sb_slot, r->tenant->sb, status,
-	                  FS_SB_OK, usec * 1000);
-	log_access(p, n, r, status, 0, usec);
-	return rc;
-}
-
-/* Requests the server answers itself (ping, status, errors). */
-static int answer_server(struct fs_server *s, const struct fs_route *r,
-                         const struct fs_param *p, size_t n, fs_write_fn *write,
+static int answer_tenant(struct fs_server *s, const struct fs_route *r,
+                         const struct fs_param *p, size_t n, const void *body,
+                         size_t body_len, struct outcome *o, fs_write_fn *write,
                          void *ctx)
 {
-	int rc, status = r->kind == FS_ROUTE_ERROR ? r->status : 200;
-	size_t bytes = 0;
+	struct fs_debug dbg;
+	struct kc_vm *vm;
 
-	if (r->kind == FS_ROUTE_PING)
-		rc = fs_write_plain(200, "pong\n", write, ctx);
-	else if (r->kind == FS_ROUTE_STATUS)
-		rc = answer_status(s, p, n, write, ctx);
-	else {
-		fs_log(LOG_INFO, r->host[0] ? r->host : NULL, "%d: %.*s",
-		       r->status, (int)strcspn(r->message, "\n"), r->message);
-		rc = fs_write_plain(r->status, r->message, write, ctx);
-		bytes = strlen(r->message);
+	fs_debug_prepare(&dbg, s->conf, r->tenant->conf, p, n);
+	if (dbg.status)
+		return answer_plain(dbg.status, dbg.message, o, write, ctx);
+	vm = fs_server_vm(s, r->tenant);
+	if (vm == NULL) {
+		fs_debug_done(&dbg);
+		o->kind = FS_SB_FAULT;
+		return answer_plain(503, "no VM for this site\n", o, write,
+		                    ctx);
 	}
-	log_access(p, n, r, status, bytes, 0);
-	fs_sb_request_end(s->sb, (unsigned)s->sb_slot,
-	                  r->tenant ? r->tenant->sb : -1, status, FS_SB_OK, 0);
-	return rc;
+	return run_tenant(s, r, p, n, body, body_len, vm, &dbg, o, write, ctx);
+}
+
+/* Ping, status and the server's refusals. */
+static int answer_server(struct fs_server *s, const struct fs_route *r,
+                         const struct fs_param *p, size_t n, struct outcome *o,
+                         fs_write_fn *write, void *ctx)
+{
+	if (r->kind == FS_ROUTE_PING)
+		return answer_plain(200, "pong\n", o, write, ctx);
+	if (r->kind == FS_ROUTE_STATUS)
+		return answer_status(s, p, n, o, write, ctx);
+	fs_log(LOG_INFO, r->host[0] ? r->host : NULL, "%d: %.*s", r->status,
+	       (int)strcspn(r->message, "\n"), r->message);
+	return answer_plain(r->status, r->message, o, write, ctx);
 }
 
 int fs_answer(struct fs_server *s, const struct fs_route *r,
               const struct fs_param *p, size_t n, const void *body,
               size_t body_len, fs_write_fn *write, void *ctx)
 {
+	struct outcome o = {500, FS_SB_OK, 0};
+	struct fs_head_only head;
+	struct timespec start;
+	int rc;
+
+	if (r->head) {
+		fs_head_only_init(&head, write, ctx);
+		write = fs_head_only_write;
+		ctx = &head;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	s->served++;
 	fs_sb_request_begin(s->sb, (unsigned)s->sb_slot,
 	                    r->tenant ? r->tenant->sb : -1);
 	if (r->kind == FS_ROUTE_TENANT)
-		return answer_tenant(s, r, p, n, body, body_len, write, ctx);
-	if (r->kind == FS_ROUTE_UPLOAD)
-		return answer_upload(s, r, p, n, body, body_len, write, ctx);
-	return answer_server(s, r, p, n, write, ctx);
+		rc = answer_tenant(s, r, p, n, body, body_len, &o, write, ctx);
+	else if (r->kind == FS_ROUTE_UPLOAD)
+		rc = fs_upload_answer(s, r, body, body_len, write, ctx,
+		                      &o.status);
+	else
+		rc = answer_server(s, r, p, n, &o, write, ctx);
+	request_end(s, r, p, n, &o, usec_since(&start));
+	return rc;
 }

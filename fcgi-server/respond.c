@@ -1,6 +1,9 @@
 /* The HTTP view of a tenant's result, shared by every front end. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "respond.h"
 
@@ -51,48 +54,111 @@ const char *fs_reason_phrase(int status)
 	return status < 400 ? "OK" : status < 500 ? "Client Error" : "Error";
 }
 
-static int write_head(int status, const char *type, size_t type_len,
-                      fs_write_fn *write, void *ctx)
+/* RFC 9110 8.6: no Content-Length on 1xx and 204; a 304's would be the
+ * 200's, which the server does not know. */
+static bool has_length(int status)
 {
-	char head[512];
-	int n = snprintf(head, sizeof(head),
-	                 "Status: %d %s\r\nContent-Type: %.*s\r\n", status,
-	                 fs_reason_phrase(status), (int)type_len, type);
+	return status >= 200 && status != 204 && status != 304;
+}
 
+static bool is_content_length(const char *line, size_t len)
+{
+	static const char name[] = "content-length:";
+
+	return len >= sizeof(name) - 1 &&
+	       strncasecmp(line, name, sizeof(name) - 1) == 0;
+}
+
+/* The tenant's "Name: value\r\n" lines but Content-Length: the server
+ * counts the body itself.  Runs of kept lines go out in one write. */
+static int write_headers(struct kc_str h, fs_write_fn *write, void *ctx)
+{
+	size_t run = 0, pos = 0;
+	int r = 0;
+
+	while (r == 0 && pos < h.len) {
+		const char *nl = memchr(h.ptr + pos, '\n', h.len - pos);
+		size_t end = nl ? (size_t)(nl - h.ptr) + 1 : h.len;
+
+		if (is_content_length(h.ptr + pos, end - pos)) {
+			if (pos > run)
+				r = write(ctx, h.ptr + run, pos - run);
+			run = end;
+		}
+		pos = end;
+	}
+	if (r == 0 && h.len > run)
+		r = write(ctx, h.ptr + run, h.len - run);
+	return r;
+}
+
+int fs_write_answer(int status, struct kc_str type, struct kc_str headers,
+                    struct kc_str body, fs_write_fn *write, void *ctx)
+{
+	char head[512], len[48];
+	int n, r;
+
+	n = snprintf(head, sizeof(head),
+	             "Status: %d %s\r\nContent-Type: %.*s\r\n", status,
+	             fs_reason_phrase(status), (int)type.len, type.ptr);
 	if (n < 0 || (size_t)n >= sizeof(head))
-		return -1;
-	return write(ctx, head, (size_t)n);
+		return -EINVAL;
+	r = write(ctx, head, (size_t)n);
+	if (r == 0 && headers.len)
+		r = write_headers(headers, write, ctx);
+	n = 0;
+	if (has_length(status))
+		n = snprintf(len, sizeof(len), "Content-Length: %zu\r\n",
+		             body.len);
+	n += snprintf(len + n, sizeof(len) - (size_t)n, "\r\n");
+	if (r == 0)
+		r = write(ctx, len, (size_t)n);
+	if (r == 0 && body.len)
+		r = write(ctx, body.ptr, body.len);
+	return r;
 }
 
 int fs_write_plain(int status, const char *body, fs_write_fn *write, void *ctx)
 {
-	int r = write_head(status, "text/plain", 10, write, ctx);
-
-	if (r == 0)
-		r = write(ctx, "\r\n", 2);
-	if (r == 0)
-		r = write(ctx, body, strlen(body));
-	return r;
+	return fs_write_answer(status, (struct kc_str){"text/plain", 10},
+	                       (struct kc_str){"", 0},
+	                       (struct kc_str){body, strlen(body)}, write, ctx);
 }
 
 int fs_write_response(const struct kc_result *res, fs_write_fn *write,
                       void *ctx)
 {
 	char body[96];
-	int r, status = fs_http_status(res);
+	int status = fs_http_status(res);
 
 	if (res->status != KC_OK) {
 		snprintf(body, sizeof(body), "%d %s: tenant %s\n", status,
 		         fs_reason_phrase(status), kc_status_name(res->status));
 		return fs_write_plain(status, body, write, ctx);
 	}
-	r = write_head(status, res->content_type.ptr, res->content_type.len,
-	               write, ctx);
-	if (r == 0 && res->headers.len)
-		r = write(ctx, res->headers.ptr, res->headers.len);
-	if (r == 0)
-		r = write(ctx, "\r\n", 2);
-	if (r == 0 && res->body.len)
-		r = write(ctx, res->body.ptr, res->body.len);
-	return r;
+	return fs_write_answer(status, res->content_type, res->headers,
+	                       res->body, write, ctx);
+}
+
+void fs_head_only_init(struct fs_head_only *h, fs_write_fn *write, void *ctx)
+{
+	h->write = write;
+	h->ctx = ctx;
+	h->matched = 0;
+}
+
+int fs_head_only_write(void *ctx, const void *buf, size_t len)
+{
+	static const char blank[] = "\r\n\r\n";
+	struct fs_head_only *h = ctx;
+	const char *p = buf;
+	size_t i;
+
+	if (h->matched == 4)
+		return 0;
+	for (i = 0; i < len && h->matched < 4; i++)
+		h->matched = p[i] == blank[h->matched] ? h->matched + 1
+		             : p[i] == '\r'            ? 1
+		                                       : 0;
+	return i ? h->write(h->ctx, p, i) : 0;
 }

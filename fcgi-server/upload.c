@@ -11,7 +11,7 @@
 #include "scoreboard.h"
 #include "upload.h"
 
-void fs_upload_route(const struct fs_server *s, const struct fs_param *p,
+void fs_upload_route(const struct fs_conf *c, const struct fs_param *p,
                      size_t n, const char *key, struct fs_route *r)
 {
 	const char *method = fs_param_get(p, n, "REQUEST_METHOD");
@@ -27,7 +27,7 @@ void fs_upload_route(const struct fs_server *s, const struct fs_param *p,
 	if (cl == NULL || *cl == 0)
 		return fs_route_error(r, 411,
 		                      "live update needs a Content-Length\n");
-	if (r->content_length > s->conf->upload_max_size)
+	if (r->content_length > c->upload_max_size)
 		return fs_route_error(r, 413,
 		                      "program larger than upload_max_size\n");
 	r->kind = FS_ROUTE_UPLOAD;

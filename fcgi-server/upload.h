@@ -3,14 +3,13 @@
 #ifndef FS_UPLOAD_H
 #define FS_UPLOAD_H
 
-
 #include "server.h"
 
 /*
  * Route a request carrying X-LiveUpdate (key) to r->tenant: an upload, or
  * the error that refuses it before its body is read (405, 403, 411, 413).
  */
-void fs_upload_route(const struct fs_server *s, const struct fs_param *p,
+void fs_upload_route(const struct fs_conf *c, const struct fs_param *p,
                      size_t n, const char *key, struct fs_route *r);
 
 /*

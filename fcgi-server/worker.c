@@ -13,6 +13,7 @@
 #include "deadline.h"
 #include "log.h"
 #include "fcgi.h"
+#include "linger.h"
 #include "scgi.h"
 #include "worker.h"
 
@@ -119,8 +120,19 @@ static ssize_t scgi_read_body(int fd, uint64_t deadline, char *body,
 	return 1;
 }
 
-/* One SCGI request, read under one deadline from the accept. */
-static void serve_scgi_conn(struct worker *w, int fd)
+/* Whether the peer still sends what we did not read: the body of a
+ * refused request (413, 403...), or whatever follows a bad header. */
+static bool scgi_unread(const struct fs_route *r, int used, size_t len)
+{
+	if (used < 0)
+		return true;
+	return !fs_route_reads_body(r) &&
+	       r->content_length > len - (size_t)used;
+}
+
+/* One SCGI request, read under one deadline from the accept.  true when
+ * the connection must be closed lingering (input left unread). */
+static bool serve_scgi_conn(struct worker *w, int fd)
 {
 	uint64_t deadline =
 	    fs_deadline_after(w->srv->conf->request_read_timeout_ns);
@@ -136,11 +148,11 @@ static void serve_scgi_conn(struct worker *w, int fd)
 	used =
 	    scgi_read_head(w, fd, deadline, buf, &len, &req, err, sizeof(err));
 	if (used == 0)
-		return;
+		return false;
 	if (used < 0) {
 		fs_log(LOG_NOTICE, NULL, "bad SCGI request: %s", err);
 		fs_write_plain(400, "bad SCGI request\n", write_all, &fd);
-		return;
+		return true;
 	}
 	for (n = 0, i = 0; i < req.count && n < PARAMS_MAX; i++, n++) {
 		p[n].name = req.headers[i].name;
@@ -164,16 +176,22 @@ static void serve_scgi_conn(struct worker *w, int fd)
 		          &fd);
 	free(body);
 	fs_scgi_req_free(&req);
+	return k >= 0 && scgi_unread(&r, used, len);
 }
 
 static void scgi_accept(struct worker *w, int lfd)
 {
+	uint64_t ns = w->srv->conf->request_read_timeout_ns;
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
-	serve_scgi_conn(w, fd); /* SCGI: one request per connection */
-	close(fd);
+	/* SCGI: one request per connection */
+	if (serve_scgi_conn(w, fd))
+		fs_linger_close(fd, ns < FS_LINGER_NS ? ns : FS_LINGER_NS,
+		                FS_LINGER_BYTES);
+	else
+		close(fd);
 }
 
 static bool done(const struct worker *w)
