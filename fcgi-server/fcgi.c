@@ -386,14 +386,13 @@ bool fs_fcgi_conn_buffered(const struct fs_fcgi_conn *c)
 	return c->in_pos < c->in_len;
 }
 
-struct fs_fcgi_conn *fs_fcgi_conn_new(int fd, int dead_listener)
+struct fs_fcgi_conn *fs_fcgi_conn_new(int fd)
 {
 	struct fs_fcgi_conn *c = malloc(sizeof(*c));
 
 	struct timeval tv = {0, 0};
 	socklen_t len = sizeof(tv);
 
-	(void)dead_listener; /* libfcgi's fallback; no longer needed */
 	if (c == NULL)
 		return NULL;
 	c->fd = fd;

@@ -9,10 +9,8 @@
 struct fs_fcgi_conn;
 
 /* Wrap an accepted connection (taking fd).  A SO_RCVTIMEO set on fd
- * shortens the request deadline to it.  dead_listener is unused (it was
- * libfcgi's fallback; kept so callers need not change).  NULL when out of
- * memory. */
-struct fs_fcgi_conn *fs_fcgi_conn_new(int fd, int dead_listener);
+ * shortens the request deadline to it.  NULL when out of memory. */
+struct fs_fcgi_conn *fs_fcgi_conn_new(int fd);
 int fs_fcgi_conn_fd(const struct fs_fcgi_conn *c);
 /* Close the connection if still open (lingering when the last request
  * left input unread) and free it. */

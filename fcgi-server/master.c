@@ -45,7 +45,6 @@ struct master {
 	struct fs_scoreboard *sb;
 	unsigned sb_workers; /* worker slots in sb */
 	int status_fd;       /* status_listen, served here; or -1 */
-	int dead_listener;
 	struct fs_server status_srv;
 	struct fs_jail jail; /* whom the workers run as */
 	bool allow_root;     /* -R: workers may keep uid 0 */
@@ -260,7 +259,7 @@ static void serve_status_conn(struct master *m)
 	/* The master must not hang on a slow client. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	c = fs_fcgi_conn_new(fd, m->dead_listener);
+	c = fs_fcgi_conn_new(fd);
 	if (c == NULL) {
 		close(fd);
 		return;
@@ -434,8 +433,7 @@ static int setup(struct master *m, int inherited)
 	}
 	if (fs_tenants_load(&m->tenants, &m->conf, m->sb))
 		return 1;
-	m->dead_listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (m->dead_listener < 0 || init_status_server(m))
+	if (init_status_server(m))
 		return 1;
 	fs_log(LOG_NOTICE, NULL,
 	       "ready: %u workers as %s, %zu tenants, listening on %s",
@@ -454,7 +452,7 @@ int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited,
 	m.conf = *conf;
 	m.conf_path = conf_path;
 	m.allow_root = allow_root;
-	m.scgi_fd = m.status_fd = m.dead_listener = -1;
+	m.scgi_fd = m.status_fd = -1;
 	if (setup(&m, inherited))
 		return 1;
 	reap(&m); /* spawns the first generation */

@@ -56,7 +56,7 @@ struct rule {
 
 /*
  * The allow-list.  Found by reading every system call kvm-core, the
- * server, libfcgi, glibc and ASan make on a worker's paths (requests,
+ * server, glibc and ASan make on a worker's paths (requests,
  * faults, timeouts, live upload, GDB sessions, log reopening, recycling);
  * a new one a feature needs goes here with its reason.  Not restricted
  * by argument (libseccomp compares integers, never what a pointer points
@@ -110,11 +110,10 @@ static const struct rule rules[] = {
     ALLOW(statx),
     ALLOW(dup),
 
-    /* sockets: FastCGI/SCGI connections on inherited listeners,
-     * libfcgi's never-connected unix socket, GDB on 127.0.0.1.  No
-     * connect(): a worker reaches nothing on its own. */
-    /* stream sockets only: a datagram socket sends without connect() */
-    ALLOW_IF(socket, EQ(0, AF_UNIX), MASKED(1, SOCK_TYPE_MASK, SOCK_STREAM)),
+    /* sockets: FastCGI/SCGI connections on inherited listeners, GDB on
+     * 127.0.0.1.  No connect(): a worker reaches nothing on its own.  New
+     * sockets are TCP streams only (GDB's): a datagram socket sends
+     * without connect(), a unix one could reach local daemons. */
     ALLOW_IF(socket, EQ(0, AF_INET), MASKED(1, SOCK_TYPE_MASK, SOCK_STREAM)),
     ALLOW(bind),
     ALLOW(listen),

@@ -40,7 +40,7 @@ static void fcgi_accept(struct worker *w, int lfd)
 
 	if (fd < 0)
 		return; /* another worker took it */
-	c = w->nconns < CONNS_MAX ? fs_fcgi_conn_new(fd, -1) : NULL;
+	c = w->nconns < CONNS_MAX ? fs_fcgi_conn_new(fd) : NULL;
 	if (c == NULL) {
 		fs_log(LOG_WARNING, NULL, "too many connections; closing one");
 		close(fd);
