@@ -19,7 +19,6 @@
 #define MSR_CSTAR                 0xc0000083
 #define MSR_SYSCALL_MASK          0xc0000084
 #define RFLAGS_CLEARED_ON_SYSCALL 0x47700 /* TF IF DF IOPL NT AC */
-#define CR4_SMEP                  (1u << 20)
 #define CR4_OSXSAVE               (1u << 18)
 #define CPUID1_ECX_XSAVE          (1u << 26)
 #define XCR0_X87_SSE              0x3
@@ -29,7 +28,6 @@
 static int kvm_fd = -1;
 static int run_mmap_size;
 static struct kvm_cpuid2 *cpuid;
-static bool have_smep;
 static bool have_xsave;
 static bool have_sync_sregs; /* segments read at every exit, for free */
 static bool have_tdp;        /* EPT or NPT: see kc_kvm_shadow_paging */
@@ -107,10 +105,7 @@ int kc_init(char *err, size_t errlen)
 		goto fail;
 	}
 	for (n = 0; n < (int)cpuid->nent; n++)
-		if (cpuid->entries[n].function == 7 &&
-		    cpuid->entries[n].index == 0)
-			have_smep = cpuid->entries[n].ebx & (1u << 7);
-		else if (cpuid->entries[n].function == 1)
+		if (cpuid->entries[n].function == 1)
 			have_xsave = cpuid->entries[n].ecx & CPUID1_ECX_XSAVE;
 	return 0;
 fail:
@@ -263,8 +258,11 @@ int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
 	what = "KVM_SET_CPUID2";
 	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid))
 		goto fail;
-	if (have_smep)
-		s.cr4 |= CR4_SMEP; /* ring 0 never runs tenant pages */
+	/* No SMEP: the ring-0 stubs share their page with the user-mode
+	 * entries (image.c maps it user-executable), so with SMEP ring 0
+	 * could not run its own stubs and nothing would boot on a VMX/SVM
+	 * host that has it (PVM hides SMEP from CPUID).  Ring 0 runs only
+	 * those stubs and reaches user pages only through iretq/sysret. */
 	if (have_xsave)
 		s.cr4 |= CR4_OSXSAVE; /* for the XCR0 below to count */
 	what = "KVM_SET_SREGS";

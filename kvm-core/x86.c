@@ -56,10 +56,13 @@ static void build_idt(uint64_t *idt)
 {
 	unsigned v;
 
-	/* DPL 0: user code cannot raise exceptions with `int`. */
+	/* DPL 0: user code cannot raise exceptions with `int N`.  Vector 3
+	 * is DPL 3 so that `int3` (GDB's breakpoints, breakpoint()) is a #BP
+	 * from user mode on VMX/SVM as under PVM, not a #GP (the CPU checks
+	 * the gate's DPL for int3 as for any software interrupt). */
 	for (v = 0; v < IDT_VECTORS; v++)
 		gate(idt, v, KC_STUBS_ADDR + KC_STUB_EXC + v * KC_STUB_EXC_SIZE,
-		     0);
+		     v == KC_VEC_BP ? 3 : 0);
 	gate(idt, 6, KC_STUBS_ADDR + KC_STUB_UD, 0);
 }
 

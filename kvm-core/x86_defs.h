@@ -36,6 +36,7 @@
 #define KC_PORT_EXC     0x80 /* + vector, for vectors 0..31 */
 
 /* Offsets of the entry points inside the stubs page. */
+#define KC_VEC_BP        3    /* int3: the one gate user code may use */
 #define KC_STUB_ENTRY    0x00 /* flush TLB, restore FPU, sysret */
 #define KC_STUB_SYSCALL  0x20 /* LSTAR */
 #define KC_STUB_UD       0x30 /* #UD: system calls and real ones */

@@ -198,3 +198,26 @@ Test(hyper_ready, a_stack_pointer_outside_the_stubs_stack_is_refused)
 		          ready_res.error);
 	}
 }
+
+/* The DPL of IDT gate v, as kc_x86_build_system() wrote it. */
+static unsigned gate_dpl(const uint8_t *mem, unsigned v)
+{
+	uint64_t lo;
+
+	memcpy(&lo, mem + KC_IDT_ADDR + 16 * v, 8);
+	return (unsigned)(lo >> 45) & 3;
+}
+
+/* On VMX/SVM, int3 from user mode through a DPL 0 gate is a #GP: GDB's
+ * breakpoints and breakpoint() would fault instead of stopping. */
+Test(idt, only_int3_may_be_raised_from_user_mode)
+{
+	uint8_t *mem = calloc(1, KC_FXAREA_ADDR + 4096);
+	unsigned v;
+
+	cr_assert_not_null(mem);
+	kc_x86_build_system(mem);
+	for (v = 0; v < 32; v++)
+		cr_assert_eq(gate_dpl(mem, v), v == 3 ? 3 : 0, "vector %u", v);
+	free(mem);
+}
