@@ -174,17 +174,15 @@ poweroff -f
 INIT
 }
 
-# The console, less the firmware's and the kernel's noise and our markers
-# (line by line, as the command prints: no sed '$', which reads ahead).
+# The console between our markers, without the firmware's and the kernel's
+# noise, line by line as the command prints it (so no sed '$' address,
+# which reads a line ahead, and no mawk, which reads whole blocks).
 filter_console() {
 	if [ "${KVM_VM_VERBOSE:-0}" = 1 ]; then
 		sed -u 's/\r$//'
 	else
-		awk '{ sub(/\r$/, "") }
-		     /KVMVM-BEGIN$/ { on = 1; next }
-		     on && !/^KVMVM-STATUS / && !/^\[ *[0-9.]*\] reboot: Power down$/ {
-			     print; fflush()
-		     }'
+		sed -u -n -e 's/\r$//' -e '/KVMVM-BEGIN$/,/^KVMVM-STATUS /!d' \
+			-e '/KVMVM-BEGIN$/d' -e '/^KVMVM-STATUS /d' -e p
 	fi
 }
 
