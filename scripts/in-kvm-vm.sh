@@ -21,7 +21,8 @@
 # KVM_VM_MEM (MiB, default 2048), KVM_VM_SMP (default 2),
 # KVM_VM_KERNEL (Debian package, default linux-image-amd64's dependency),
 # KVM_VM_KVM_AMD (kvm-amd module parameters, comma-separated, e.g.
-# npt=0), KVM_VM_VERBOSE=1 (show the kernel's boot messages).
+# npt=0), KVM_VM_TIMEOUT (seconds before the VM is stopped, default 0:
+# never), KVM_VM_VERBOSE=1 (show the kernel's boot messages).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -208,15 +209,19 @@ quiet="quiet loglevel=3"
 [ "${KVM_VM_VERBOSE:-0}" = 1 ] && quiet=""
 # -cpu max under TCG is an AuthenticAMD CPU with SVM and NPT, which is
 # what kvm_amd requires; no host KVM is used (-accel tcg).
-qemu-system-x86_64 -accel tcg -cpu "${KVM_VM_CPU:-max}" -m "$MEM" -smp "$SMP" \
+# A guest test whose failure is a hang would otherwise keep the VM forever.
+rc=0
+timeout "${KVM_VM_TIMEOUT:-0}" \
+	qemu-system-x86_64 -accel tcg -cpu "${KVM_VM_CPU:-max}" -m "$MEM" -smp "$SMP" \
 	-machine q35 -nographic -no-reboot -nic none \
 	-kernel "$KROOT/boot/vmlinuz-$KVER" -initrd "$INITRD" \
 	-append "console=ttyS0 $quiet panic=-1 kvmvm.run=$RUN kvmvm.repo=$REPO kvmvm.kvm_amd=${KVM_VM_KVM_AMD:-}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$REPO,mount_tag=repo,security_model=none" \
-	</dev/null | tee "$RUN/console" | filter_console
+	</dev/null | tee "$RUN/console" | filter_console || rc=$?
 cp "$RUN/dmesg" "$CACHE/last-dmesg.txt" 2>/dev/null || true
 if [ ! -f "$RUN/status" ]; then
+	[ "$rc" = 124 ] && die "stopped after KVM_VM_TIMEOUT=$KVM_VM_TIMEOUT s"
 	tail -n 30 "$RUN/console" >&2
 	die "the VM ended without a status (its console's end is above)"
 fi
