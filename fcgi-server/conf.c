@@ -32,9 +32,10 @@ struct section {
 
 static const struct conf_key global_keys[] = {
     {K("listen", listen), G(listen), .def = "/run/kvm-fpm/kvm-fpm.sock"},
-    {K("listen.mode", mode), G(listen_mode), RANGE(0, 0777), .def = "0660"},
-    {K("listen.owner", str), G(listen_owner), .none = ""},
-    {K("listen.group", str), G(listen_group), .none = ""},
+    {K("listen.mode", mode), G(listen_mode), RANGE(0, 0777), .def = "0660",
+     .unix_only = true},
+    {K("listen.owner", str), G(listen_owner), .none = "", .unix_only = true},
+    {K("listen.group", str), G(listen_group), .none = "", .unix_only = true},
     {K("scgi_listen", listen), G(scgi_listen), .none = "off"},
     {K("status_listen", listen), G(status_listen), .none = "off"},
     {K("workers", uint), G(workers), RANGE(1, 1024), .def = "4"},
@@ -96,12 +97,25 @@ static const struct conf_key *find_key(const struct section *s,
 	return NULL;
 }
 
-static void print_keys(const struct section *s, const void *base, FILE *out)
+/* Whether listen is a unix socket path (what the unix_only keys need). */
+static bool listen_is_unix(const struct fs_conf *c)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+
+	return !fs_parse_listen(c->listen, &sa, &len) &&
+	       sa.ss_family == AF_UNIX;
+}
+
+/* The unix_only keys are left out where the loader would refuse them. */
+static void print_keys(const struct section *s, const void *base, bool is_unix,
+                       FILE *out)
 {
 	const struct conf_key *k;
 
 	for (k = s->keys; k < s->keys + s->nkeys; k++)
-		k->type->print(k, (const char *)base + k->off, out);
+		if (is_unix || !k->unix_only)
+			k->type->print(k, (const char *)base + k->off, out);
 }
 
 static void free_keys(const struct section *s, void *base)
@@ -243,19 +257,15 @@ static int validate_tenant(struct load *ld)
 /* At the end of the file, so that it also sees the defaults. */
 static int validate_global(struct load *ld)
 {
-	static const char *const unix_only[] = {"listen.mode", "listen.owner",
-	                                        "listen.group"};
 	const struct fs_conf *c = ld->c;
-	struct sockaddr_storage sa;
-	socklen_t len;
 	unsigned line;
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(unix_only); i++) {
-		line = key_line(&global_section, ld->global_seen, unix_only[i]);
-		if (line && (fs_parse_listen(c->listen, &sa, &len) ||
-		             sa.ss_family != AF_UNIX))
-			return fail(ld, "global", line, unix_only[i], -EINVAL,
+	for (i = 0; i < ARRAY_SIZE(global_keys); i++) {
+		line = ld->global_seen[i];
+		if (global_keys[i].unix_only && line && !listen_is_unix(c))
+			return fail(ld, "global", line, global_keys[i].name,
+			            -EINVAL,
 			            "only applies when listen is a unix "
 			            "socket path");
 	}
@@ -515,10 +525,10 @@ void fs_conf_print(const struct fs_conf *c, FILE *out)
 	size_t i;
 
 	fprintf(out, "; kvm-fpm effective configuration\n[global]\n");
-	print_keys(&global_section, c, out);
+	print_keys(&global_section, c, listen_is_unix(c), out);
 	for (i = 0; i < c->tenant_count; i++) {
 		fprintf(out, "\n[tenant:%s]\n", c->tenants[i].name);
-		print_keys(&tenant_section, &c->tenants[i], out);
+		print_keys(&tenant_section, &c->tenants[i], true, out);
 	}
 }
 
