@@ -1,6 +1,7 @@
 /* The kvm-fpm config: a key table per section, and the loader. */
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #define WHY_MAX  256
 #define KEYS_MAX 24
 #define NS_PER_S 1000000000ULL
+#define DEF_LINE UINT_MAX /* "set on line": by -d, not by the file */
 
 struct section {
 	const char *name;
@@ -56,6 +58,8 @@ static const struct conf_key global_keys[] = {
     {K("allow_run_as_root", bool), G(allow_run_as_root)},
     {K("request_read_timeout", time), G(request_read_timeout_ns),
      RANGE(1000000, 3600 * NS_PER_S), .def = "5s"},
+    {K("pid", str), G(pid), .none = "none"},
+    {K("key_dir", str), G(key_dir), .none = "none"},
 };
 
 /* Defaults: fs_conf_tenant_init() (limits from kc_limits_default()). */
@@ -207,8 +211,12 @@ static int fail(struct load *ld, const char *sec, unsigned line,
 		snprintf(where, sizeof(where), " [%s]:", sec);
 	else if (key)
 		snprintf(where, sizeof(where), " %s:", key);
-	snprintf(ld->err, ld->errlen, "%s:%u:%s %s", ld->path, line, where,
-	         why);
+	if (line == DEF_LINE)
+		snprintf(ld->err, ld->errlen, "%s: -d%s %s", ld->path, where,
+		         why);
+	else
+		snprintf(ld->err, ld->errlen, "%s:%u:%s %s", ld->path, line,
+		         where, why);
 	ld->rc = rc;
 	ld->err_line = line;
 	return rc;
@@ -439,9 +447,78 @@ static int on_key(void *user, const char *section, const char *name,
 	return 1;
 }
 
-/* Run inih over the open file, then the end-of-file validators. */
-static void load_file(struct load *ld)
+/* -d KEY=VALUE: a [global] key, replacing the file's value (a list too). */
+static int apply_define(struct load *ld, const char *def)
 {
+	const char *eq = strchr(def, '=');
+	const struct conf_key *k = NULL;
+	char name[32], why[WHY_MAX];
+	void *field;
+	int rc;
+
+	if (eq && eq > def && (size_t)(eq - def) < sizeof(name)) {
+		memcpy(name, def, (size_t)(eq - def));
+		name[eq - def] = '\0';
+		k = find_key(&global_section, name);
+	}
+	if (!k)
+		return fail(ld, NULL, DEF_LINE, NULL, -EINVAL,
+		            "\"%s\" is not KEY=VALUE with a [global] key", def);
+	field = (char *)ld->c + k->off;
+	if (k->type->list)
+		k->type->free(field);
+	rc = k->type->parse(k, eq + 1, field, why, sizeof(why));
+	if (rc)
+		return fail(ld, "global", DEF_LINE, k->name, rc, "%s", why);
+	ld->global_seen[k - global_keys] = DEF_LINE;
+	return 0;
+}
+
+/* key_dir/HOST.key for each tenant without a key, so that keys need not
+ * be in the file; a missing file leaves the tenant without one. */
+static int read_key_files(struct load *ld)
+{
+	const struct conf_key *k = find_key(&tenant_section, "key");
+	struct fs_tenant_conf *t;
+	char path[PATH_MAX], sec[FS_HOST_MAX + 16], why[WHY_MAX], *line = NULL;
+	char empty[1] = "", *val;
+	size_t cap = 0;
+	FILE *f;
+	int rc = 0;
+
+	for (t = ld->c->tenants;
+	     ld->c->key_dir && !rc && t < ld->c->tenants + ld->c->tenant_count;
+	     t++) {
+		if (t->key)
+			continue;
+		snprintf(sec, sizeof(sec), "tenant:%s", t->name);
+		snprintf(path, sizeof(path), "%s/%s.key", ld->c->key_dir,
+		         t->name);
+		f = fopen(path, "re");
+		if (!f && errno == ENOENT)
+			continue;
+		if (!f) {
+			rc = fail(ld, sec, t->line, "key", -errno, "%s: %s",
+			          path, strerror(errno));
+			break;
+		}
+		val = getline(&line, &cap, f) < 0 ? empty : line;
+		val[strcspn(val, "\r\n")] = '\0';
+		fclose(f);
+		if (k->type->parse(k, val, (char *)t + k->off, why,
+		                   sizeof(why)))
+			rc = fail(ld, sec, t->line, "key", -EINVAL, "%s: %s",
+			          path, why);
+	}
+	free(line);
+	return rc;
+}
+
+/* Run inih over the open file, then -d, key_dir and the validators. */
+static void load_file(struct load *ld, char *const *defs, size_t ndefs)
+{
+	size_t i;
+
 	int line = ini_parse_stream(read_line, ld, on_key, ld);
 
 	if (!ld->rc && ferror(ld->f))
@@ -453,7 +530,12 @@ static void load_file(struct load *ld)
 	} else if (line < 0 && !ld->rc) {
 		fail(ld, NULL, ld->lineno, NULL, -ENOMEM, "out of memory");
 	}
-	if (!ld->rc && !end_section(ld))
+	if (ld->rc || end_section(ld))
+		return;
+	for (i = 0; i < ndefs; i++)
+		if (apply_define(ld, defs[i]))
+			return;
+	if (!read_key_files(ld))
 		validate_global(ld);
 }
 
@@ -480,6 +562,36 @@ int fs_conf_init(struct fs_conf *c)
 
 int fs_conf_load(const char *path, struct fs_conf *c, char *err, size_t errlen)
 {
+	return fs_conf_load_defs(path, NULL, 0, c, err, errlen);
+}
+
+int fs_conf_reload(const struct fs_conf *old, struct fs_conf *fresh, char *err,
+                   size_t errlen)
+{
+	return fs_conf_load_defs(old->path, old->defines.v, old->defines.n,
+	                         fresh, err, errlen);
+}
+
+/* Keep defs in c for a reload. */
+static int copy_defines(struct fs_conf *c, char *const *defs, size_t n)
+{
+	size_t i;
+
+	c->defines.v = calloc(n ? n : 1, sizeof(char *));
+	if (!c->defines.v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		c->defines.v[i] = strdup(defs[i]);
+		if (!c->defines.v[i])
+			return -ENOMEM;
+		c->defines.n++;
+	}
+	return 0;
+}
+
+int fs_conf_load_defs(const char *path, char *const *defs, size_t n,
+                      struct fs_conf *c, char *err, size_t errlen)
+{
 	struct load ld = {.path = path, .c = c, .err = err, .errlen = errlen};
 	int rc;
 
@@ -493,12 +605,12 @@ int fs_conf_load(const char *path, struct fs_conf *c, char *err, size_t errlen)
 	rc = fs_conf_init(c);
 	if (!rc) {
 		c->path = strdup(path);
-		rc = c->path ? 0 : -ENOMEM;
+		rc = c->path ? copy_defines(c, defs, n) : -ENOMEM;
 	}
 	if (rc)
 		snprintf(err, errlen, "%s: out of memory", path);
 	else
-		load_file(&ld);
+		load_file(&ld, defs, n);
 	rc = rc ? rc : ld.rc;
 	if (rc)
 		fs_conf_free(c);
@@ -517,6 +629,9 @@ void fs_conf_free(struct fs_conf *c)
 		fs_conf_tenant_free(&c->tenants[i]);
 	free(c->tenants);
 	free(c->path);
+	while (c->defines.n)
+		free(c->defines.v[--c->defines.n]);
+	free(c->defines.v);
 	memset(c, 0, sizeof(*c));
 }
 

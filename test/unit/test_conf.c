@@ -350,6 +350,8 @@ Test(conf, print_exact)
 	                           "group =\n"
 	                           "allow_run_as_root = no\n"
 	                           "request_read_timeout = 5s\n"
+	                           "pid = none\n"
+	                           "key_dir = none\n"
 	                           "\n"
 	                           "[tenant:a.test]\n"
 	                           "program = p\n"
