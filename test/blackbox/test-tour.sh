@@ -6,7 +6,7 @@
 # (make run takes them from VARNISH_PORT etc.); everything else is literal.
 . test/blackbox/lib.sh
 require_kvm
-for tool in git nginx varnishd curl setsid python3; do
+for tool in git nginx varnishd curl python3; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		[ "${CI:-}" = true ] && { echo "not ok - $tool is required under CI"; exit 1; }
 		echo "skip - $tool is not installed: $0 skipped"
@@ -30,7 +30,12 @@ check "make in a clean clone" [ $? = 0 ]
 
 # make run in a process group of its own, as a terminal's foreground job,
 # so that Ctrl-C can be sent the way a terminal sends it: to the group.
-setsid sh -c 'exec make run' >"$T/run.out" 2>&1 &
+# A shell starts background commands with SIGINT ignored, and no shell
+# can undo that: python gives make the default action back.
+python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.setsid()
+os.execvp(sys.argv[1], sys.argv[1:])' make run >"$T/run.out" 2>&1 &
 RUN=$!
 PIDS="$PIDS $RUN"
 i=0
