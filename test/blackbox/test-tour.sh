@@ -18,6 +18,8 @@ done
 C=$T/clone
 git clone -q "$ROOT" "$C" || { not_ok "git clone"; finish; exit 1; }
 cd "$C" || exit 1
+# As a newcomer's shell would be: nothing of the test harness's choosing.
+unset KVM_FPM RUN_DIR KVM_FPM_URL KVM_FPM_KEY KVM_FPM_KEY_FILE
 VARNISH_PORT=$(free_port)
 VARNISH_PROXY_PORT=$(free_port)
 NGINX_PORT=$(free_port)
