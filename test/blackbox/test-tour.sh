@@ -49,7 +49,7 @@ done
 if ! grep -q "The stack is up" "$T/run.out"; then
 	not_ok "make run starts the stack"
 	cat "$T/run.out"
-	kill -INT -- -$RUN 2>/dev/null
+	kill -s INT -- "-$RUN" 2>/dev/null
 	finish
 	exit 1
 fi
@@ -164,7 +164,7 @@ req "$V/x"
 check "5: the pizza is back" is_png
 
 # --- Ctrl-C: to the whole foreground process group, as a terminal does
-kill -INT -- -$RUN
+kill -s INT -- "-$RUN"
 wait $RUN
 rc=$?
 # GNU make re-raises the SIGINT it got once its child is done: 130.
