@@ -165,8 +165,12 @@ check "5: the pizza is back" is_png
 
 # --- Ctrl-C: to the whole foreground process group, as a terminal does
 kill -s INT -- "-$RUN"
+# A stop that hangs fails the test (status 137) rather than blocking it.
+(sleep 120 && kill -s KILL -- "-$RUN") 2>/dev/null &
+WATCHDOG=$!
 wait $RUN
 rc=$?
+kill "$WATCHDOG" 2>/dev/null
 # GNU make re-raises the SIGINT it got once its child is done: 130.
 check "Ctrl-C: make run ends (status $rc)" sh -c "[ $rc = 130 ] || [ $rc = 0 ]"
 check "Ctrl-C: no error from make" sh -c "! grep -q 'make: \*\*\*' '$T/run.out'"
