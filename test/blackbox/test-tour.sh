@@ -179,6 +179,10 @@ check "Ctrl-C: make run stopped" grep -q 'make run: stopped' "$T/run.out"
 check "Ctrl-C: no worker killed by a signal" sh -c "! grep -q 'killed by signal' build/run/kvm-fpm.log"
 check "Ctrl-C: kvm-fpm stopped and removed its pid file" \
 	sh -c "grep -q 'stopped' build/run/kvm-fpm.log && [ ! -e build/run/kvm-fpm.pid ]"
-check "Ctrl-C: nothing left running from the clone" sh -c "! pgrep -f '$C/' >/dev/null"
+# Not inside sh -c, whose own command line would name the clone.
+left=$(pgrep -f "$C/" | tr '\n' ' ')
+check "Ctrl-C: nothing left running from the clone (${left% })" [ -z "$left" ]
+# finish shows kvm-fpm's log when something failed.
+cp build/run/kvm-fpm.log "$T/kvm-fpm.log" 2>/dev/null
 cd "$ROOT" || exit 1
 finish
