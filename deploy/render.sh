@@ -1,7 +1,7 @@
 #!/bin/sh
 # Write the configuration of a loopback stack (kvm-fpm, nginx, Varnish,
 # hitch) into a run directory, from the files in etc/ and deploy/ with only
-# ports and paths rewritten.  Used by `make run` (deploy/run-stack.sh) and
+# ports and paths changed.  Used by `make run` (deploy/run-stack.sh) and
 # the end-to-end test (test/blackbox/test-stack.sh); deploy/stack.sh starts
 # what it wrote.
 #
@@ -15,9 +15,10 @@
 #   HITCH_PORT          HTTPS, hitch [8443]
 #   HITCH               1: with hitch, 0: without [1 when installed]
 #   DEBUG_PORT          kvm-fpm's debug_port, when set [the ini's]
-#   WORKER_USER         the ini lines saying whom workers run as
-#                       [user = kvm-fpm as root, when it can reach DIR]
-# Everything listens on 127.0.0.1.  Writes DIR/kvm-fpm.ini, DIR/keys/
+#   WORKER_USER         whom workers run as: a user, root, or empty for the
+#                       caller [kvm-fpm as root, when it can reach DIR]
+# Everything listens on 127.0.0.1.  kvm-fpm serves INI itself (SIGHUP
+# reloads it), with what moves into DIR given by -d.  Writes DIR/keys/
 # (each tenant's live-update key, generated when the ini sets none), DIR/nginx/,
 # DIR/varnish.vcl, DIR/hitch.conf, DIR/tls/ (a self-signed certificate,
 # kept when present), DIR/stack.env (the ports) and DIR/bin/NAME: one
@@ -46,19 +47,19 @@ esac
 # Started as root, kvm-fpm runs its workers as the kvm-fpm user
 # (scripts/deps.sh creates it) when that user can reach DIR, where
 # program_dir and the logs are; else as root without capabilities.
-if [ -z "${WORKER_USER:-}" ]; then
+# Not started as root, workers run as the caller, whatever the ini says.
+if [ -z "${WORKER_USER+set}" ]; then
 	if [ "$(id -u)" != 0 ]; then
-		WORKER_USER="; not started as root: workers run as $(id -un)"
+		WORKER_USER=""
 	elif id -u kvm-fpm >/dev/null 2>&1 &&
 		runuser -u kvm-fpm -- test -x "$DIR"; then
-		WORKER_USER="user = kvm-fpm"
+		WORKER_USER=kvm-fpm
 	else
 		echo "render: no kvm-fpm user that can reach $DIR:" \
 			"workers run as root (without capabilities)" >&2
-		WORKER_USER="allow_run_as_root = yes"
+		WORKER_USER=root
 	fi
 fi
-export ROOT DIR NGINX_PORT VARNISH_PROXY_PORT HITCH_PORT DEBUG_PORT WORKER_USER
 
 # subst FROM TO [FROM TO...] <IN >OUT: replace literal strings (no regex).
 subst() {
@@ -77,34 +78,10 @@ subst() {
 
 mkdir -p "$DIR/bin" "$DIR/nginx/tmp" "$DIR/tls" "$DIR/programs"
 
-# ---- kvm-fpm: where things go moves into DIR; program paths from ROOT
-awk '
-function global_keys() {
-	print "; rewritten by deploy/render.sh"
-	print "listen = " ENVIRON["DIR"] "/kvm-fpm.sock"
-	print "log = " ENVIRON["DIR"] "/kvm-fpm.log"
-	print "access_log = " ENVIRON["DIR"] "/access.log"
-	print "program_dir = " ENVIRON["DIR"] "/programs"
-	print ENVIRON["WORKER_USER"]
-	if (ENVIRON["DEBUG_PORT"] != "")
-		print "debug_port = " ENVIRON["DEBUG_PORT"]
-	done = 1
-}
-/^[ \t]*\[/ { sec = $0; gsub(/[ \t]/, "", sec) }
-sec == "[global]" && /^[ \t]*(listen|listen\.owner|listen\.group|scgi_listen|log|access_log|program_dir|debug_port|user|group|allow_run_as_root)[ \t]*=/ {
-	print "; " $0; next
-}
-/^[ \t]*program[ \t]*=[ \t]*[^\/ \t]/ {
-	sub(/=[ \t]*/, "= " ENVIRON["ROOT"] "/")
-}
-/^[ \t]*\[/ && !done && sec != "[global]" { print "[global]"; global_keys(); print "" }
-{ print }
-sec == "[global]" && /^[ \t]*\[/ { global_keys() }
-' "$INI" >"$DIR/kvm-fpm.ini.tmp"
-
 # ---- live-update keys: a tenant without a key gets a random one, kept in
-# DIR/keys/HOST.key across runs (tenant-sdk/build_and_upload.sh reads it);
-# a key the ini sets is copied there.
+# DIR/keys/HOST.key across runs; kvm-fpm reads them there (key_dir), and
+# so does tenant-sdk/build_and_upload.sh, for which a key the ini sets is
+# copied there too.
 mkdir -p "$DIR/keys"
 chmod 700 "$DIR/keys"
 for h in $(awk '/^[ \t]*\[tenant:/ { s = $0; sub(/^[ \t]*\[tenant:/, "", s); sub(/\].*/, "", s); print s }' "$INI"); do
@@ -112,16 +89,8 @@ for h in $(awk '/^[ \t]*\[tenant:/ { s = $0; sub(/^[ \t]*\[tenant:/, "", s); sub
 		(umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$DIR/keys/$h.key")
 done
 awk -v keys="$DIR/keys" '
-function flush(k) {
-	if (name != "" && !haskey) {
-		getline k <(keys "/" name ".key")
-		print "key = " k
-	}
-	name = ""
-	haskey = 0
-}
 /^[ \t]*\[/ {
-	flush()
+	name = ""
 	if ($0 ~ /^[ \t]*\[tenant:/) {
 		name = $0
 		sub(/^[ \t]*\[tenant:/, "", name)
@@ -129,17 +98,14 @@ function flush(k) {
 	}
 }
 name != "" && /^[ \t]*key[ \t]*=/ {
-	haskey = 1
 	k = $0
 	sub(/^[^=]*=[ \t]*/, "", k)
 	sub(/[ \t]+;.*$/, "", k)
 	printf "%s", k >(keys "/" name ".key")
 }
-{ print }
-END { flush() }
-' "$DIR/kvm-fpm.ini.tmp" >"$DIR/kvm-fpm.ini"
-rm "$DIR/kvm-fpm.ini.tmp"
-chmod 600 "$DIR/kvm-fpm.ini"
+' "$INI"
+# A previous version of this script wrote a copy of the ini here.
+rm -f "$DIR/kvm-fpm.ini"
 
 # ---- nginx: the deploy server blocks, inside a main config of our own
 for f in kvm-fpm kvm-fpm-tcp kvm-fpm-scgi; do
@@ -222,7 +188,29 @@ script() {
 	} >"$DIR/bin/$1"
 	chmod +x "$DIR/bin/$1"
 }
-script kvm-fpm "'$KVM_FPM' -F -c '$DIR/kvm-fpm.ini'"
+# kvm-fpm reads the ini itself, so that editing it and sending SIGHUP
+# (kill -HUP $(cat DIR/kvm-fpm.pid)) reloads it; -d puts what moves into DIR
+# over the file's values, on every reload too.  Relative program paths
+# are the repository's: it runs in ROOT.
+d() { printf ' \\\n\t-d %s=%s' "$1" "'$2'"; }
+kvm_fpm_args="-F -c '$INI'$(d listen "$DIR/kvm-fpm.sock")$(d listen.owner "")\
+$(d listen.group "")$(d scgi_listen off)$(d log "$DIR/kvm-fpm.log")\
+$(d access_log "$DIR/access.log")$(d program_dir "$DIR/programs")\
+$(d pid "$DIR/kvm-fpm.pid")$(d key_dir "$DIR/keys")"
+case $WORKER_USER in
+root) kvm_fpm_args="$kvm_fpm_args$(d user "")$(d group "")$(d allow_run_as_root yes)" ;;
+"") ;;
+*) kvm_fpm_args="$kvm_fpm_args$(d user "$WORKER_USER")$(d group "")" ;;
+esac
+[ -n "$DEBUG_PORT" ] && kvm_fpm_args="$kvm_fpm_args$(d debug_port "$DEBUG_PORT")"
+{
+	echo "#!/bin/sh"
+	echo "# Generated by deploy/render.sh: kvm-fpm in the foreground."
+	echo "cd '$ROOT' || exit 1"
+	# printf, not echo: dash's echo would read the backslashes.
+	printf '%s\n' "exec '$KVM_FPM' $kvm_fpm_args </dev/null >>'$DIR/kvm-fpm.out' 2>&1"
+} >"$DIR/bin/kvm-fpm"
+chmod +x "$DIR/bin/kvm-fpm"
 script nginx "nginx -e '$N/error.log' -p '$N' -c '$N/nginx.conf'"
 # -j none: run as the caller, so that the work directory may be anywhere.
 script varnishd "varnishd -F -j none -n '$DIR/varnish' -f '$DIR/varnish.vcl' \

@@ -52,18 +52,24 @@ fi
 [ -z "$busy" ] || die "choose other ports, e.g.: make run$busy"
 
 # A previous run's state, except its certificate (browsers remember it).
-rm -rf "${RUN_DIR:?}/varnish" "${RUN_DIR:?}/nginx" "${RUN_DIR:?}/bin" "${RUN_DIR:?}"/*.out
+rm -rf "${RUN_DIR:?}/varnish" "${RUN_DIR:?}/nginx" "${RUN_DIR:?}/bin" "${RUN_DIR:?}"/*.out \
+	"${RUN_DIR:?}/kvm-fpm.ini"
 deploy/render.sh "$RUN_DIR" || die "could not write the configs into $RUN_DIR"
 # shellcheck source=deploy/stack.sh
 . deploy/stack.sh
 
 SLEEP_PID=""
+# Ctrl-C (or SIGTERM, or the terminal closing) is how make run is meant to
+# end: stop the daemons in order and exit 0, so that make reports no
+# error.  Another Ctrl-C meanwhile does not cut the stop short.
 stop() {
-	trap - INT TERM EXIT HUP
+	trap '' INT TERM HUP
+	trap - EXIT
 	[ -n "$SLEEP_PID" ] && kill "$SLEEP_PID" 2>/dev/null
 	echo
 	echo "make run: stopping"
 	stack_stop
+	echo "make run: stopped"
 	exit "${1:-0}"
 }
 trap 'stop 0' INT TERM HUP
@@ -77,7 +83,7 @@ cat <<EOF
 
 The stack is up: hitch :$HITCH_PORT -> Varnish :$VARNISH_PORT -> nginx :$NGINX_PORT -> kvm-fpm -> VMs
 
-In a browser:
+In a browser: $V/ lists the tenants:
   $V/v   vpizza.com  hello     (cached 60s)
   $V/w   wpizza.com  counter   (never cached)
   $V/x   xpizza.com  PNG pizza (try $V/x/olive,basil)
@@ -96,6 +102,8 @@ EOF
   curl --cacert $RUN_DIR/tls/cert.pem https://127.0.0.1:$HITCH_PORT/y
 EOF
 cat <<EOF
+Reload etc/kvm-fpm.ini after editing it:
+  kill -HUP \$(cat $RUN_DIR/kvm-fpm.pid)
 Logs: $RUN_DIR/kvm-fpm.log, $RUN_DIR/access.log, $RUN_DIR/nginx/error.log
       varnishlog -n $RUN_DIR/varnish
 Ctrl-C stops everything.

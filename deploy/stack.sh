@@ -1,6 +1,6 @@
 # Start and stop the loopback stack that deploy/render.sh wrote: kvm-fpm,
 # nginx, Varnish and (when rendered) hitch, each in the foreground as a
-# child of the caller.  Sourced by deploy/run-stack.sh and
+# child of the caller, in a session of its own.  Sourced by deploy/run-stack.sh and
 # test/blackbox/test-stack.sh; every name here starts with stack_/STACK_.
 #
 #   stack_start DIR   start everything, wait until each one answers;
@@ -56,8 +56,12 @@ stack_get() {
 	curl -sf -o /dev/null --max-time 2 --cacert "$STACK_DIR/tls/cert.pem" "$1"
 }
 
+# Each daemon in a session of its own: a terminal's Ctrl-C reaches only
+# the caller, which stops them in order (stack_stop), rather than every
+# daemon and worker at once.  setsid execs (the shell's background child
+# leads no process group), so $! is the daemon.
 stack_run() {
-	"$STACK_DIR/bin/$1" &
+	setsid "$STACK_DIR/bin/$1" &
 	STACK_PIDS="$STACK_PIDS $1:$!"
 }
 

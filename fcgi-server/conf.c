@@ -1,6 +1,7 @@
 /* The kvm-fpm config: a key table per section, and the loader. */
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #define WHY_MAX  256
 #define KEYS_MAX 24
 #define NS_PER_S 1000000000ULL
+#define DEF_LINE UINT_MAX /* "set on line": by -d, not by the file */
 
 struct section {
 	const char *name;
@@ -32,9 +34,10 @@ struct section {
 
 static const struct conf_key global_keys[] = {
     {K("listen", listen), G(listen), .def = "/run/kvm-fpm/kvm-fpm.sock"},
-    {K("listen.mode", mode), G(listen_mode), RANGE(0, 0777), .def = "0660"},
-    {K("listen.owner", str), G(listen_owner), .none = ""},
-    {K("listen.group", str), G(listen_group), .none = ""},
+    {K("listen.mode", mode), G(listen_mode), RANGE(0, 0777), .def = "0660",
+     .unix_only = true},
+    {K("listen.owner", str), G(listen_owner), .none = "", .unix_only = true},
+    {K("listen.group", str), G(listen_group), .none = "", .unix_only = true},
     {K("scgi_listen", listen), G(scgi_listen), .none = "off"},
     {K("status_listen", listen), G(status_listen), .none = "off"},
     {K("workers", uint), G(workers), RANGE(1, 1024), .def = "4"},
@@ -55,6 +58,8 @@ static const struct conf_key global_keys[] = {
     {K("allow_run_as_root", bool), G(allow_run_as_root)},
     {K("request_read_timeout", time), G(request_read_timeout_ns),
      RANGE(1000000, 3600 * NS_PER_S), .def = "5s"},
+    {K("pid", str), G(pid), .none = "none"},
+    {K("key_dir", str), G(key_dir), .none = "none"},
 };
 
 /* Defaults: fs_conf_tenant_init() (limits from kc_limits_default()). */
@@ -96,12 +101,25 @@ static const struct conf_key *find_key(const struct section *s,
 	return NULL;
 }
 
-static void print_keys(const struct section *s, const void *base, FILE *out)
+/* Whether listen is a unix socket path (what the unix_only keys need). */
+static bool listen_is_unix(const struct fs_conf *c)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+
+	return !fs_parse_listen(c->listen, &sa, &len) &&
+	       sa.ss_family == AF_UNIX;
+}
+
+/* The unix_only keys are left out where the loader would refuse them. */
+static void print_keys(const struct section *s, const void *base, bool is_unix,
+                       FILE *out)
 {
 	const struct conf_key *k;
 
 	for (k = s->keys; k < s->keys + s->nkeys; k++)
-		k->type->print(k, (const char *)base + k->off, out);
+		if (is_unix || !k->unix_only)
+			k->type->print(k, (const char *)base + k->off, out);
 }
 
 static void free_keys(const struct section *s, void *base)
@@ -193,8 +211,12 @@ static int fail(struct load *ld, const char *sec, unsigned line,
 		snprintf(where, sizeof(where), " [%s]:", sec);
 	else if (key)
 		snprintf(where, sizeof(where), " %s:", key);
-	snprintf(ld->err, ld->errlen, "%s:%u:%s %s", ld->path, line, where,
-	         why);
+	if (line == DEF_LINE)
+		snprintf(ld->err, ld->errlen, "%s: -d%s %s", ld->path, where,
+		         why);
+	else
+		snprintf(ld->err, ld->errlen, "%s:%u:%s %s", ld->path, line,
+		         where, why);
 	ld->rc = rc;
 	ld->err_line = line;
 	return rc;
@@ -243,19 +265,15 @@ static int validate_tenant(struct load *ld)
 /* At the end of the file, so that it also sees the defaults. */
 static int validate_global(struct load *ld)
 {
-	static const char *const unix_only[] = {"listen.mode", "listen.owner",
-	                                        "listen.group"};
 	const struct fs_conf *c = ld->c;
-	struct sockaddr_storage sa;
-	socklen_t len;
 	unsigned line;
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(unix_only); i++) {
-		line = key_line(&global_section, ld->global_seen, unix_only[i]);
-		if (line && (fs_parse_listen(c->listen, &sa, &len) ||
-		             sa.ss_family != AF_UNIX))
-			return fail(ld, "global", line, unix_only[i], -EINVAL,
+	for (i = 0; i < ARRAY_SIZE(global_keys); i++) {
+		line = ld->global_seen[i];
+		if (global_keys[i].unix_only && line && !listen_is_unix(c))
+			return fail(ld, "global", line, global_keys[i].name,
+			            -EINVAL,
 			            "only applies when listen is a unix "
 			            "socket path");
 	}
@@ -429,9 +447,78 @@ static int on_key(void *user, const char *section, const char *name,
 	return 1;
 }
 
-/* Run inih over the open file, then the end-of-file validators. */
-static void load_file(struct load *ld)
+/* -d KEY=VALUE: a [global] key, replacing the file's value (a list too). */
+static int apply_define(struct load *ld, const char *def)
 {
+	const char *eq = strchr(def, '=');
+	const struct conf_key *k = NULL;
+	char name[32], why[WHY_MAX];
+	void *field;
+	int rc;
+
+	if (eq && eq > def && (size_t)(eq - def) < sizeof(name)) {
+		memcpy(name, def, (size_t)(eq - def));
+		name[eq - def] = '\0';
+		k = find_key(&global_section, name);
+	}
+	if (!k)
+		return fail(ld, NULL, DEF_LINE, NULL, -EINVAL,
+		            "\"%s\" is not KEY=VALUE with a [global] key", def);
+	field = (char *)ld->c + k->off;
+	if (k->type->list)
+		k->type->free(field);
+	rc = k->type->parse(k, eq + 1, field, why, sizeof(why));
+	if (rc)
+		return fail(ld, "global", DEF_LINE, k->name, rc, "%s", why);
+	ld->global_seen[k - global_keys] = DEF_LINE;
+	return 0;
+}
+
+/* key_dir/HOST.key for each tenant without a key, so that keys need not
+ * be in the file; a missing file leaves the tenant without one. */
+static int read_key_files(struct load *ld)
+{
+	const struct conf_key *k = find_key(&tenant_section, "key");
+	struct fs_tenant_conf *t;
+	char path[PATH_MAX], sec[FS_HOST_MAX + 16], why[WHY_MAX], *line = NULL;
+	char empty[1] = "", *val;
+	size_t cap = 0;
+	FILE *f;
+	int rc = 0;
+
+	for (t = ld->c->tenants;
+	     ld->c->key_dir && !rc && t < ld->c->tenants + ld->c->tenant_count;
+	     t++) {
+		if (t->key)
+			continue;
+		snprintf(sec, sizeof(sec), "tenant:%s", t->name);
+		snprintf(path, sizeof(path), "%s/%s.key", ld->c->key_dir,
+		         t->name);
+		f = fopen(path, "re");
+		if (!f && errno == ENOENT)
+			continue;
+		if (!f) {
+			rc = fail(ld, sec, t->line, "key", -errno, "%s: %s",
+			          path, strerror(errno));
+			break;
+		}
+		val = getline(&line, &cap, f) < 0 ? empty : line;
+		val[strcspn(val, "\r\n")] = '\0';
+		fclose(f);
+		if (k->type->parse(k, val, (char *)t + k->off, why,
+		                   sizeof(why)))
+			rc = fail(ld, sec, t->line, "key", -EINVAL, "%s: %s",
+			          path, why);
+	}
+	free(line);
+	return rc;
+}
+
+/* Run inih over the open file, then -d, key_dir and the validators. */
+static void load_file(struct load *ld, char *const *defs, size_t ndefs)
+{
+	size_t i;
+
 	int line = ini_parse_stream(read_line, ld, on_key, ld);
 
 	if (!ld->rc && ferror(ld->f))
@@ -443,7 +530,12 @@ static void load_file(struct load *ld)
 	} else if (line < 0 && !ld->rc) {
 		fail(ld, NULL, ld->lineno, NULL, -ENOMEM, "out of memory");
 	}
-	if (!ld->rc && !end_section(ld))
+	if (ld->rc || end_section(ld))
+		return;
+	for (i = 0; i < ndefs; i++)
+		if (apply_define(ld, defs[i]))
+			return;
+	if (!read_key_files(ld))
 		validate_global(ld);
 }
 
@@ -470,6 +562,36 @@ int fs_conf_init(struct fs_conf *c)
 
 int fs_conf_load(const char *path, struct fs_conf *c, char *err, size_t errlen)
 {
+	return fs_conf_load_defs(path, NULL, 0, c, err, errlen);
+}
+
+int fs_conf_reload(const struct fs_conf *old, struct fs_conf *fresh, char *err,
+                   size_t errlen)
+{
+	return fs_conf_load_defs(old->path, old->defines.v, old->defines.n,
+	                         fresh, err, errlen);
+}
+
+/* Keep defs in c for a reload. */
+static int copy_defines(struct fs_conf *c, char *const *defs, size_t n)
+{
+	size_t i;
+
+	c->defines.v = calloc(n ? n : 1, sizeof(char *));
+	if (!c->defines.v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		c->defines.v[i] = strdup(defs[i]);
+		if (!c->defines.v[i])
+			return -ENOMEM;
+		c->defines.n++;
+	}
+	return 0;
+}
+
+int fs_conf_load_defs(const char *path, char *const *defs, size_t n,
+                      struct fs_conf *c, char *err, size_t errlen)
+{
 	struct load ld = {.path = path, .c = c, .err = err, .errlen = errlen};
 	int rc;
 
@@ -483,12 +605,12 @@ int fs_conf_load(const char *path, struct fs_conf *c, char *err, size_t errlen)
 	rc = fs_conf_init(c);
 	if (!rc) {
 		c->path = strdup(path);
-		rc = c->path ? 0 : -ENOMEM;
+		rc = c->path ? copy_defines(c, defs, n) : -ENOMEM;
 	}
 	if (rc)
 		snprintf(err, errlen, "%s: out of memory", path);
 	else
-		load_file(&ld);
+		load_file(&ld, defs, n);
 	rc = rc ? rc : ld.rc;
 	if (rc)
 		fs_conf_free(c);
@@ -507,6 +629,9 @@ void fs_conf_free(struct fs_conf *c)
 		fs_conf_tenant_free(&c->tenants[i]);
 	free(c->tenants);
 	free(c->path);
+	while (c->defines.n)
+		free(c->defines.v[--c->defines.n]);
+	free(c->defines.v);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -515,10 +640,10 @@ void fs_conf_print(const struct fs_conf *c, FILE *out)
 	size_t i;
 
 	fprintf(out, "; kvm-fpm effective configuration\n[global]\n");
-	print_keys(&global_section, c, out);
+	print_keys(&global_section, c, listen_is_unix(c), out);
 	for (i = 0; i < c->tenant_count; i++) {
 		fprintf(out, "\n[tenant:%s]\n", c->tenants[i].name);
-		print_keys(&tenant_section, &c->tenants[i], out);
+		print_keys(&tenant_section, &c->tenants[i], true, out);
 	}
 }
 

@@ -30,7 +30,8 @@ struct fs_tenant_conf {
 };
 
 struct fs_conf {
-	char *path;   /* the file loaded; NULL for defaults */
+	char *path;                  /* the file loaded; NULL for defaults */
+	struct fs_conf_list defines; /* -d KEY=VALUE, over the file's */
 	char *listen; /* unix socket path, "1.2.3.4:port" or "[v6]:port" */
 	unsigned listen_mode;
 	char *listen_owner, *listen_group; /* NULL: left as created */
@@ -49,6 +50,8 @@ struct fs_conf {
 	char *user, *group;     /* workers' user and group; NULL: as started */
 	bool allow_run_as_root; /* workers may keep uid 0 */
 	uint64_t request_read_timeout_ns; /* to read a whole request */
+	char *pid;     /* the master's pid file; NULL: none */
+	char *key_dir; /* HOST.key files for tenants without a key; or NULL */
 	struct fs_tenant_conf *tenants;
 	size_t tenant_count;
 };
@@ -62,6 +65,18 @@ int fs_conf_init(struct fs_conf *c);
  * reason" in err; on failure c holds nothing to free.
  */
 int fs_conf_load(const char *path, struct fs_conf *c, char *err, size_t errlen);
+
+/*
+ * fs_conf_load, with defs[0..n) ("KEY=VALUE", [global] keys, as `-d`
+ * gives them) set over the file's values before the config is validated
+ * and key_dir is read.  c keeps a copy of defs for fs_conf_reload.
+ */
+int fs_conf_load_defs(const char *path, char *const *defs, size_t n,
+                      struct fs_conf *c, char *err, size_t errlen);
+
+/* Load old's file again with old's defines into fresh (SIGHUP). */
+int fs_conf_reload(const struct fs_conf *old, struct fs_conf *fresh, char *err,
+                   size_t errlen);
 
 /* Free everything c owns and zero it. */
 void fs_conf_free(struct fs_conf *c);

@@ -12,7 +12,7 @@
 #include "host.h"
 #include "values.h"
 
-#define LIST_WRAP 72 /* printed lists wrap; inih reads < 200-byte lines */
+#define LIST_WRAP 72 /* printed lists wrap; see FS_CONF_LINE_MAX */
 
 int fs_conf_bad(char *why, size_t n, const char *val, const char *what)
 {
@@ -31,22 +31,63 @@ static bool is_none(const struct conf_key *k, const char *val)
 	return k->none && (!*val || !strcmp(val, k->none));
 }
 
+/*
+ * `-T` prints "key = value": a value of len bytes must fit on such a line,
+ * or the printed file would not load.  0, or -EINVAL with the reason.
+ */
+static int check_fits(const struct conf_key *k, const char *val, size_t len,
+                      char *why, size_t n)
+{
+	size_t room = FS_CONF_LINE_MAX - sizeof(" = \n") - strlen(k->name);
+
+	if (len <= room)
+		return 0;
+	snprintf(why, n, "\"%.32s...\" is %zu bytes long; a %s line holds %zu",
+	         val, len, k->name, room);
+	return -EINVAL;
+}
+
+/*
+ * What a file cannot say the printer cannot write either: inih strips
+ * blanks around a value and ends it at a ';' after a blank, so "key =;x"
+ * loads as ";x" but prints as "key = ;x", read back as empty.  Such values
+ * are refused wherever they come from (file, -d, `kvm-fpm run --KEY=`).
+ */
+static int check_text(const struct conf_key *k, const char *val, char *why,
+                      size_t n)
+{
+	size_t len = strlen(val);
+	const char *s;
+
+	for (s = val; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return fs_conf_bad(why, n, val,
+			                   "contains a control character");
+		if (*s == ';' && (s == val || s[-1] == ' '))
+			return fs_conf_bad(
+			    why, n, val,
+			    "has a ';' that would start a comment "
+			    "(put comments on a line of their own)");
+	}
+	if (val[0] == ' ' || val[len - 1] == ' ')
+		return fs_conf_bad(why, n, val, "starts or ends with a space");
+	return check_fits(k, val, len, why, n);
+}
+
 static int parse_str(const struct conf_key *k, const char *val, void *field,
                      char *why, size_t n)
 {
 	char **p = field, *copy = NULL;
-	const char *s;
+	int rc;
 
 	if (!is_none(k, val)) {
 		if (!*val) {
 			snprintf(why, n, "must not be empty");
 			return -EINVAL;
 		}
-		for (s = val; *s; s++)
-			if ((unsigned char)*s < 0x20 || *s == 0x7f)
-				return fs_conf_bad(
-				    why, n, val,
-				    "contains a control character");
+		rc = check_text(k, val, why, n);
+		if (rc)
+			return rc;
 		copy = strdup(val);
 		if (!copy)
 			return no_memory(why, n);
@@ -287,8 +328,9 @@ static int list_add(struct fs_conf_list *l, const char *s)
 }
 
 /* Append the comma/space separated items of val; all or nothing. */
-static int parse_list(const char *val, struct fs_conf_list *l,
-                      list_item_fn *item, const char *what, char *why, size_t n)
+static int parse_list(const struct conf_key *k, const char *val,
+                      struct fs_conf_list *l, list_item_fn *item,
+                      const char *what, char *why, size_t n)
 {
 	char buf[FS_HOST_MAX + 3];
 	size_t len, n0 = l->n;
@@ -305,6 +347,11 @@ static int parse_list(const char *val, struct fs_conf_list *l,
 			         what);
 			return -EINVAL;
 		}
+		/* Printed lists wrap, but each item starts a line once. */
+		if (check_fits(k, buf, strlen(buf), why, n)) {
+			list_truncate(l, n0);
+			return -EINVAL;
+		}
 		if (list_add(l, buf)) {
 			list_truncate(l, n0);
 			return no_memory(why, n);
@@ -315,15 +362,14 @@ static int parse_list(const char *val, struct fs_conf_list *l,
 static int parse_hosts(const struct conf_key *k, const char *val, void *field,
                        char *why, size_t n)
 {
-	(void)k;
-	return parse_list(val, field, fs_conf_hostname, "a hostname", why, n);
+	return parse_list(k, val, field, fs_conf_hostname, "a hostname", why,
+	                  n);
 }
 
 static int parse_addrs(const struct conf_key *k, const char *val, void *field,
                        char *why, size_t n)
 {
-	(void)k;
-	return parse_list(val, field, addr_item, "an IP address", why, n);
+	return parse_list(k, val, field, addr_item, "an IP address", why, n);
 }
 
 static void print_list(const struct conf_key *k, const void *field, FILE *out)

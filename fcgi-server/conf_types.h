@@ -9,6 +9,10 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* inih's INI_MAX_LINE: a line of the file, its newline included, is
+ * shorter; what fs_conf_print writes must be too. */
+#define FS_CONF_LINE_MAX 200
+
 struct conf_key;
 struct fs_parse_unit;
 
@@ -32,6 +36,7 @@ struct conf_key {
 	uint64_t min, max; /* numbers */
 	const char *none;  /* optional strings: the word for NULL ("" too) */
 	const char *def;   /* [global] defaults, parsed by fs_conf_init */
+	bool unix_only;    /* applies only when listen is a unix socket path */
 };
 
 /*

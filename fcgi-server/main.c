@@ -21,10 +21,14 @@ static int help(FILE *out)
 	fprintf(
 	    out,
 	    "usage: kvm-fpm run [--KEY=VALUE...] PROGRAM URL...\n"
-	    "       kvm-fpm [-F] [-R] -c FILE   serve (-F: foreground, -R:\n"
-	    "                            workers may run as root)\n"
-	    "       kvm-fpm -t -c FILE   check a configuration\n"
-	    "       kvm-fpm -T -c FILE   print the effective configuration\n"
+	    "       kvm-fpm [-F] [-R] -c FILE [-d KEY=VALUE...]   serve\n"
+	    "                            (-F: foreground, -R: workers may run\n"
+	    "                            as root, -d: a [global] KEY over the\n"
+	    "                            file's, on every reload too)\n"
+	    "       kvm-fpm -t -c FILE [-d KEY=VALUE...]   check a "
+	    "configuration\n"
+	    "       kvm-fpm -T -c FILE [-d KEY=VALUE...]   print the effective "
+	    "configuration\n"
 	    "       kvm-fpm --help | --version\n");
 	return out == stdout ? 0 : 2;
 }
@@ -52,13 +56,20 @@ static int daemonize(void)
 	return 0;
 }
 
-static int serve(const char *path, int foreground, bool allow_root)
+/* The command line's -d KEY=VALUE settings, in order. */
+struct defines {
+	char **v;
+	size_t n;
+};
+
+static int serve(const char *path, const struct defines *d, int foreground,
+                 bool allow_root)
 {
 	struct fs_conf c;
 	char err[512];
 	int inherited = -1, r;
 
-	if (fs_conf_load(path, &c, err, sizeof(err))) {
+	if (fs_conf_load_defs(path, d->v, d->n, &c, err, sizeof(err))) {
 		fprintf(stderr, "kvm-fpm: %s\n", err);
 		return 1;
 	}
@@ -81,13 +92,13 @@ static int serve(const char *path, int foreground, bool allow_root)
 	return r;
 }
 
-static int check_config(const char *path, int print)
+static int check_config(const char *path, const struct defines *d, int print)
 {
 	struct fs_conf c;
 	char err[512];
 	int r;
 
-	r = fs_conf_load(path, &c, err, sizeof(err));
+	r = fs_conf_load_defs(path, d->v, d->n, &c, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "kvm-fpm: %s\n", err);
 	} else if (print) {
@@ -105,6 +116,9 @@ int main(int argc, char **argv)
 	const char *conf = NULL;
 	int test = 0, print = 0, foreground = 0, i;
 	bool allow_root = false;
+	/* At most one -d per two arguments; argv outlives them. */
+	char *defs[argc > 0 ? argc : 1];
+	struct defines d = {defs, 0};
 
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
 		return fs_run_main(argc - 1, argv + 1);
@@ -127,12 +141,14 @@ int main(int argc, char **argv)
 			allow_root = true; /* PHP-FPM's flag */
 		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
 			conf = argv[++i];
+		else if (strcmp(argv[i], "-d") == 0 && i + 1 < argc)
+			d.v[d.n++] = argv[++i]; /* PHP-FPM's -d, nginx's -g */
 		else
 			return help(stderr);
 	}
 	if (conf == NULL)
 		return help(stderr);
 	if (test || print)
-		return check_config(conf, print);
-	return serve(conf, foreground, allow_root);
+		return check_config(conf, &d, print);
+	return serve(conf, &d, foreground, allow_root);
 }

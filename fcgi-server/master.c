@@ -19,6 +19,7 @@
 #include "fcgi.h"
 #include "jail.h"
 #include "master.h"
+#include "pidfile.h"
 #include "scoreboard.h"
 #include "seccomp_filter.h"
 #include "server.h"
@@ -47,6 +48,8 @@ struct master {
 	int status_fd;       /* status_listen, served here; or -1 */
 	struct fs_server status_srv;
 	struct fs_jail jail; /* whom the workers run as */
+	char *pid_path;      /* the pid file, as at start; or NULL */
+	int pid_fd;          /* its locked fd, or -1 */
 	bool allow_root;     /* -R: workers may keep uid 0 */
 	int stopping;        /* 0, SIGQUIT or SIGTERM */
 	time_t stop_since;
@@ -102,9 +105,14 @@ static void worker_main(struct master *m, unsigned slot)
 	set_handler(SIGQUIT, on_worker_signal);
 	set_handler(SIGUSR1, on_worker_signal);
 	set_handler(SIGTERM, SIG_DFL); /* stop now */
-	set_handler(SIGINT, SIG_DFL);
+	/* A terminal's Ctrl-C reaches the whole foreground process group;
+	 * the master stops its workers itself (SIGTERM), so that a stop is
+	 * not logged as workers killed by SIGINT. */
+	set_handler(SIGINT, SIG_IGN);
 	close(sig_pipe[0]);
 	close(sig_pipe[1]);
+	if (m->pid_fd >= 0)
+		close(m->pid_fd); /* the lock stays with the master's fd */
 	if (m->status_fd >= 0)
 		close(m->status_fd);
 	fs_sb_worker_start(m->sb, slot, getpid());
@@ -302,7 +310,7 @@ static void reload(struct master *m)
 	struct fs_jail jail;
 	char err[512];
 
-	if (fs_conf_load(m->conf_path, &conf, err, sizeof(err))) {
+	if (fs_conf_reload(&m->conf, &conf, err, sizeof(err))) {
 		fs_log(LOG_ERR, NULL, "reload refused: %s", err);
 		return;
 	}
@@ -413,6 +421,17 @@ static int setup(struct master *m, int inherited)
 		return 1;
 	if (prepare_jail(m, &m->conf, &m->jail))
 		return 1;
+	/* Before the listeners: a second master must not take the first's
+	 * socket path.  Like the listeners it stays as started. */
+	if (m->conf.pid) {
+		m->pid_path = strdup(m->conf.pid);
+		if (!m->pid_path || fs_pidfile_create(m->pid_path, &m->pid_fd,
+		                                      err, sizeof(err))) {
+			fs_log(LOG_ERR, NULL, "%s",
+			       m->pid_path ? err : "out of memory");
+			return 1;
+		}
+	}
 	set_handler(SIGPIPE, SIG_IGN);
 	for (i = 0; i < sizeof(master_signals) / sizeof(int); i++)
 		set_handler(master_signals[i], on_signal);
@@ -452,9 +471,12 @@ int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited,
 	m.conf = *conf;
 	m.conf_path = conf_path;
 	m.allow_root = allow_root;
-	m.scgi_fd = m.status_fd = -1;
-	if (setup(&m, inherited))
+	m.scgi_fd = m.status_fd = m.pid_fd = -1;
+	if (setup(&m, inherited)) {
+		fs_pidfile_remove(m.pid_path, m.pid_fd);
+		free(m.pid_path);
 		return 1;
+	}
 	reap(&m); /* spawns the first generation */
 	while (!m.stopping || m.nkids > 0) {
 		struct pollfd pfd[2] = {{sig_pipe[0], POLLIN, 0},
@@ -477,6 +499,8 @@ int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited,
 	}
 	if (inherited < 0 && m.conf.listen[0] == '/')
 		unlink(m.conf.listen);
+	fs_pidfile_remove(m.pid_path, m.pid_fd);
+	free(m.pid_path);
 	fs_log(LOG_NOTICE, NULL, "stopped");
 	fs_server_fini(&m.status_srv);
 	fs_tenants_free(&m.tenants);

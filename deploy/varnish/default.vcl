@@ -39,14 +39,25 @@ sub vcl_recv {
 		set req.http.host = std.tolower(
 		    regsub(req.http.host, "\.?(:[0-9]+)?$", ""));
 	}
+	# Only the shortcuts below set this: a tenant may trust it.
+	unset req.http.X-Forwarded-Prefix;
 	# The demo's shortcuts: /v ... /z (and /x/..., /x?...) are vpizza.com
 	# ... zpizza.com.  Only for a Host that cannot be a tenant (an address
-	# or localhost), so tenants keep their own /v ... /z.
-	if ((!req.http.host ||
-	     req.http.host ~ "^(localhost|[0-9.]+|\[[0-9a-f:.]+\])$") &&
-	    req.url ~ "^/[v-z](/|\?|$)") {
-		set req.http.host = regsub(req.url, "^/([v-z]).*$", "\1pizza.com");
-		set req.url = regsub(req.url, "^/[v-z]/?", "/");
+	# or localhost), so tenants keep their own /v ... /z.  The tenant is
+	# told the prefix it was reached by, for its links (the menu's).
+	if (!req.http.host ||
+	    req.http.host ~ "^(localhost|[0-9.]+|\[[0-9a-f:.]+\])$") {
+		if (req.url ~ "^/[v-z](/|\?|$)") {
+			set req.http.host =
+			    regsub(req.url, "^/([v-z]).*$", "\1pizza.com");
+			set req.http.X-Forwarded-Prefix =
+			    regsub(req.url, "^(/[v-z]).*$", "\1");
+			set req.url = regsub(req.url, "^/[v-z]/?", "/");
+		} elsif (req.url ~ "^/(\?|$)" &&
+		         (req.method == "GET" || req.method == "HEAD")) {
+			# A newcomer's first page: where to click.
+			return (synth(750, "OK"));
+		}
 	}
 	# Tenants (through nginx's X-Forwarded-For, which Varnish extends with
 	# client.ip) see the client address; tell them the scheme too.
@@ -123,6 +134,11 @@ sub vcl_backend_error {
 sub vcl_synth {
 	set resp.http.Content-Type = "text/html; charset=utf-8";
 	set resp.http.Cache-Control = "no-store";
+	if (resp.status == 750) {
+		set resp.status = 200;
+		call tenant_index;
+		return (deliver);
+	}
 	synthetic({"<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>"} + resp.status + " " +
 	    resp.reason + {"</title></head>
@@ -131,4 +147,26 @@ sub vcl_synth {
 </body></html>
 "});
 	return (deliver);
+}
+
+# The index at / on an address or localhost: the example tenants behind the
+# shortcuts above, and the status page.
+sub tenant_index {
+	synthetic({"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>kvm-fpm</title></head>
+<body><h1>kvm-fpm: the example tenants</h1>
+<p>Each path below is a tenant, a program answering in its own tiny VM
+(etc/kvm-fpm.ini). By name: <code>curl -H "Host: xpizza.com" ...</code></p>
+<ul>
+<li><a href="/v">/v</a> vpizza.com: hello (cached 60 s)</li>
+<li><a href="/w">/w</a> wpizza.com: a counter that never moves (every request starts from the snapshot)</li>
+<li><a href="/x">/x</a> xpizza.com: a pizza drawn per request; <a href="/x/olive,basil">/x/olive,basil</a> chooses toppings</li>
+<li><a href="/y">/y</a> ypizza.com: your request as JSON</li>
+<li><a href="/z">/z</a> zpizza.com: a menu</li>
+</ul>
+<p><a href="/kvm-fpm/status">/kvm-fpm/status</a>: the server's status
+(<a href="/kvm-fpm/status?json">JSON</a>,
+<a href="/kvm-fpm/status?openmetrics">OpenMetrics</a>)</p>
+</body></html>
+"});
 }

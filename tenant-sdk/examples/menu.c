@@ -1,4 +1,6 @@
-/* A pizza menu: every page and the JSON are rendered once, in main(). */
+/* A pizza menu: every page and the JSON are rendered once, in main();
+ * reached under a prefix (Varnish's /z shortcut says X-Forwarded-Prefix),
+ * a page is rendered again with its links under that prefix. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,20 +106,41 @@ static void add_ingredients(struct text *t, const struct pizza *p,
 		    quote);
 }
 
+static void render_index(struct text *t, const char *prefix)
+{
+	add_head(t, "Pizza menu");
+	add(t, "<ul>\n");
+	for (size_t i = 0; i < NPIZZAS; i++)
+		add(t,
+		    "<li><a href=\"%s/pizza/%s\">%s</a> &ndash; "
+		    "&euro;%d.%02d</li>\n",
+		    prefix, pizzas[i].slug, pizzas[i].name,
+		    pizzas[i].price_cents / 100, pizzas[i].price_cents % 100);
+	add(t,
+	    "</ul>\n<p><a href=\"%s/menu.json\">JSON</a></p>\n"
+	    "</body>\n</html>\n",
+	    prefix);
+}
+
+static void render_pizza(struct text *t, const struct pizza *p,
+                         const char *prefix)
+{
+	add_head(t, p->name);
+	add(t, "<p>&euro;%d.%02d</p>\n<p>", p->price_cents / 100,
+	    p->price_cents % 100);
+	add_ingredients(t, p, ", ", "");
+	add(t,
+	    "</p>\n<p><a href=\"%s/\">Back to the menu</a></p>\n"
+	    "</body>\n</html>\n",
+	    prefix);
+}
+
 static void render(void)
 {
-	add_head(&index_html, "Pizza menu");
-	add(&index_html, "<ul>\n");
+	render_index(&index_html, "");
 	add(&menu_json, "{\"pizzas\":[");
 	for (size_t i = 0; i < NPIZZAS; i++) {
 		const struct pizza *p = &pizzas[i];
-		struct text *t = &pizza_html[i];
-		int euros = p->price_cents / 100, cents = p->price_cents % 100;
-
-		add(&index_html,
-		    "<li><a href=\"/pizza/%s\">%s</a> &ndash; "
-		    "&euro;%d.%02d</li>\n",
-		    p->slug, p->name, euros, cents);
 
 		add(&menu_json,
 		    "%s{\"slug\":\"%s\",\"name\":\"%s\",\"price_cents\":%d,"
@@ -125,16 +148,23 @@ static void render(void)
 		    i ? "," : "", p->slug, p->name, p->price_cents);
 		add_ingredients(&menu_json, p, ",", "\"");
 		add(&menu_json, "]}");
-
-		add_head(t, p->name);
-		add(t, "<p>&euro;%d.%02d</p>\n<p>", euros, cents);
-		add_ingredients(t, p, ", ", "");
-		add(t, "</p>\n<p><a href=\"/\">Back to the menu</a></p>\n"
-		       "</body>\n</html>\n");
+		render_pizza(&pizza_html[i], p, "");
 	}
-	add(&index_html, "</ul>\n<p><a href=\"/menu.json\">JSON</a></p>\n"
-	                 "</body>\n</html>\n");
 	add(&menu_json, "]}\n");
+}
+
+/* The X-Forwarded-Prefix a proxy sent, when it is a plain path ("/z",
+ * "/shop/menu"): it goes into links unescaped.  "" otherwise. */
+static const char *link_prefix(void)
+{
+	const char *p = request_header("X-Forwarded-Prefix");
+	size_t len = p ? strlen(p) : 0;
+
+	if (len < 2 || len > 64 || p[0] != '/' || p[len - 1] == '/' ||
+	    p[strspn(p, "/abcdefghijklmnopqrstuvwxyz"
+	                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")])
+		return "";
+	return p;
 }
 
 static void answer(int status, const char *type, const struct text *t)
@@ -142,21 +172,40 @@ static void answer(int status, const char *type, const struct text *t)
 	backend_response(status, type, t->p, t->len);
 }
 
+/* A page as rendered in main(), or again under the request's prefix. */
+static void answer_html(const struct text *t, const struct pizza *p)
+{
+	static const char html[] = "text/html; charset=utf-8";
+	const char *prefix = link_prefix();
+	struct text again = {0};
+
+	/* Caches keep one copy per prefix. */
+	response_header("Vary", "X-Forwarded-Prefix");
+	if (!*prefix)
+		answer(200, html, t);
+	if (p)
+		render_pizza(&again, p, prefix);
+	else
+		render_index(&again, prefix);
+	if (again.failed)
+		backend_response_str(500, "text/plain", "out of memory\n");
+	answer(200, html, &again);
+}
+
 void my_backend(const char *url)
 {
 	size_t len = strcspn(url, "?");
-	static const char html[] = "text/html; charset=utf-8";
 
 	response_header("Cache-Control", "public, max-age=30");
 	if (len == 1 && url[0] == '/')
-		answer(200, html, &index_html);
+		answer_html(&index_html, NULL);
 	if (len == 10 && strncmp(url, "/menu.json", 10) == 0)
 		answer(200, "application/json", &menu_json);
 	if (len >= 7 && strncmp(url, "/pizza/", 7) == 0) {
 		for (size_t i = 0; i < NPIZZAS; i++)
 			if (strlen(pizzas[i].slug) == len - 7 &&
 			    strncmp(url + 7, pizzas[i].slug, len - 7) == 0)
-				answer(200, html, &pizza_html[i]);
+				answer_html(&pizza_html[i], &pizzas[i]);
 		backend_response_str(404, "text/plain", "no such pizza\n");
 	}
 	backend_response_str(404, "text/plain", "not found\n");

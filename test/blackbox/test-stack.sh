@@ -124,6 +124,26 @@ check "a tenant's own /x is not a shortcut" body_has 'You asked for <code>/x</co
 req "$V/xylophone"
 check "/xylophone is not a shortcut" [ "$STATUS" = 404 ]
 
+# --- the first page, and the menu's links under its shortcut
+links() { grep -o 'href="[^"]*"' "$T/b" | sed 's/^href="//; s/"$//'; }
+req "$V/"
+check "/ on the address: 200 $html, a page of its own" sh -c "[ '$STATUS $TYPE' = '200 $html' ] && grep -q 'the example tenants' '$T/b'"
+check "/ links to /v /w /x /y /z and the status page" \
+	[ "$(links | grep -c -x -E '/[v-z]|/kvm-fpm/status')" = 6 ]
+req "$V/" -H 'Host: localhost:8080'
+check "/ on localhost: the same page" body_has 'the example tenants'
+req "$V/z" -H 'X-Forwarded-Prefix: /evil'
+check "/z: every link of the menu is under /z ($(links | head -2 | tr '\n' ' '))" \
+	sh -c "[ \$(grep -o 'href=\"[^\"]*\"' '$T/b' | grep -c -v 'href=\"/z/') = 0 ] && grep -q 'href=\"/z/pizza/margherita\"' '$T/b'"
+check "/z: the menu says it varies by X-Forwarded-Prefix" [ "$(hdr Vary)" = X-Forwarded-Prefix ]
+req "$V/z/pizza/margherita"
+check "/z/pizza/margherita: a pizza, back to /z/" sh -c "[ '$STATUS' = 200 ] && grep -q 'href=\"/z/\"' '$T/b'"
+req "$V/z/menu.json"
+check "/z/menu.json: JSON" [ "$STATUS $TYPE" = "200 application/json" ]
+req "$V/" -H 'Host: zpizza.com' -H 'X-Forwarded-Prefix: /evil'
+check "zpizza.com/ (after /z was cached): links from /, a client's prefix ignored" \
+	sh -c "grep -q 'href=\"/pizza/margherita\"' '$T/b' && ! grep -q evil '$T/b'"
+
 # --- caching: the tenant's Cache-Control decides
 u=/cached-$$
 req "$V$u" -H 'Host: vpizza.com'
@@ -236,6 +256,29 @@ for f in kvm-fpm-tcp kvm-fpm-scgi; do
 		nginx -q -t -e "$T/nginx/test.log" -p "$T/nginx" -c "$T/nginx/test-$f.conf"
 done
 
+# --- the pid file, a reload of the ini kvm-fpm reads itself (render.sh
+# passes only where things go, with -d), and a second master refused
+for p in $STACK_PIDS; do
+	case $p in kvm-fpm:*) KVM_FPM_PID=${p#*:} ;; esac
+done
+check "kvm-fpm.pid holds the master's pid" [ "$(cat "$T/kvm-fpm.pid")" = "$KVM_FPM_PID" ]
+printf '\n[tenant:added.test]\nprogram = tenant-sdk/examples/hello\n' >>"$INI"
+kill -HUP "$(cat "$T/kvm-fpm.pid")"
+for _ in $(seq 100); do
+	grep -q "reloaded $INI: 7 tenants" "$T/kvm-fpm.log" && break
+	sleep 0.1
+done
+check "SIGHUP reloads the edited ini: 7 tenants" grep -q "reloaded $INI: 7 tenants" "$T/kvm-fpm.log"
+req "$V/" -H 'Host: added.test'
+check "the added tenant answers through the stack" sh -c "[ '$STATUS' = 200 ] && grep -q 'Hello from kvm-fpm' '$T/b'"
+"$KVM_FPM" -F -c "$INI" -d pid="$T/kvm-fpm.pid" -d listen="$T/second.sock" \
+	-d log="$T/second.log" -d program_dir="$T/second-programs" -d user= \
+	-d allow_run_as_root=yes >/dev/null 2>&1
+check "a second master with the same pid file exits 1" [ $? = 1 ]
+check "... saying who holds it" grep -q "pid file $T/kvm-fpm.pid: another kvm-fpm (pid $KVM_FPM_PID) is running" "$T/second.log"
+check "... before touching a listener" [ ! -e "$T/second.sock" ]
+check "... and the pid file is still the first master's" [ "$(cat "$T/kvm-fpm.pid")" = "$KVM_FPM_PID" ]
+
 # --- nothing died; Varnish did not panic
 dead=$(stack_dead)
 check "every daemon still running${dead:+ ($dead exited)}" [ -z "$dead" ]
@@ -260,6 +303,7 @@ left=""
 for p in $all; do stack_alive "$p" && left="$left $p"; done
 left="$left $(pgrep -f "$T" | tr '\n' ' ')"
 check "teardown: no process left (${left## })" [ -z "$(echo "$left" | tr -d ' ')" ]
+check "teardown: kvm-fpm removed its pid file" [ ! -e "$T/kvm-fpm.pid" ]
 if [ -n "$(echo "$left" | tr -d ' ')" ]; then
 	# shellcheck disable=SC2086
 	ps -o pid,args -p "$(echo $left | tr ' ' ,)"
