@@ -245,8 +245,8 @@ struct kc_files; /* the guest's open files (sys_file.c) */
 struct kc_image {
 	int refs;
 	struct kc_files *files; /* those main() opened, and the data_dir */
-	int memfd;           /* guest memory as of the snapshot */
-	const uint8_t *snap; /* read-only shared view of memfd */
+	int memfd;              /* guest memory as of the snapshot */
+	const uint8_t *snap;    /* read-only private view of memfd */
 	struct kc_limits lim;
 	struct kc_layout lay;
 	struct kc_symtab syms;

@@ -24,6 +24,13 @@ if test/fuzz/run.sh brief "$B"; then
 else
 	failed=$((failed + 1))
 fi
+# The tree is kept formatted with its .clang-format (make format).
+echo "== format"
+if make -s check-format; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
 for s in test/blackbox/test-*.sh; do
 	[ -e "$s" ] || continue
 	echo "== $s"

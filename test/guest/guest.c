@@ -23,8 +23,8 @@ static void capture(void *ctx, int fd, const char *line, size_t len)
 {
 	struct guest *g = ctx;
 	int n = snprintf(g->output + g->output_len,
-			 sizeof(g->output) - g->output_len, "%d:%.*s\n", fd,
-			 (int)len, line);
+	                 sizeof(g->output) - g->output_len, "%d:%.*s\n", fd,
+	                 (int)len, line);
 
 	if (n > 0 && (size_t)n < sizeof(g->output) - g->output_len)
 		g->output_len += (size_t)n;

@@ -244,7 +244,7 @@ static void step_to_the_end(struct client *c, struct session *s)
 		r = c_ask(c, "s");
 		steps++;
 	} while (strcmp(r, "T05thread:1;") == 0 && steps < 200000);
-	cr_assert_str_eq(r, "W00", "after %u steps", steps);
+	cr_assert_str_eq(r, "W00", "after %u steps: %s", steps, r);
 	cr_assert_gt(steps, 100);
 }
 

@@ -52,11 +52,12 @@ Test(store, replaces_the_file_and_leaves_no_temporary)
 	snprintf(path, sizeof(path), "%s/sub", dir);
 	fd = fs_program_dir_lock(path, err, sizeof(err)); /* creates sub */
 	cr_assert_geq(fd, 0, "%s", err);
-	cr_assert_eq(fs_program_store(fd, "a.elf", "first", 5, err, sizeof(err)),
-	             0, "%s", err);
-	cr_assert_eq(fs_program_store(fd, "a.elf", "second!", 7, err,
-	                              sizeof(err)),
-	             0, "%s", err);
+	cr_assert_eq(
+	    fs_program_store(fd, "a.elf", "first", 5, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(
+	    fs_program_store(fd, "a.elf", "second!", 7, err, sizeof(err)), 0,
+	    "%s", err);
 	close(fd);
 	snprintf(path, sizeof(path), "%s/sub/a.elf", dir);
 	cr_assert_eq(memcmp(read_file(path, &len), "second!", 7), 0);
@@ -71,8 +72,7 @@ Test(store, a_missing_directory_parent_is_an_error)
 {
 	char err[256] = "";
 
-	cr_assert_lt(fs_program_dir_lock("/nonexistent/kvm-fpm/x", err,
-	                                 sizeof(err)),
-	             0);
+	cr_assert_lt(
+	    fs_program_dir_lock("/nonexistent/kvm-fpm/x", err, sizeof(err)), 0);
 	cr_assert(strstr(err, "cannot create") != NULL, "%s", err);
 }

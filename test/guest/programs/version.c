@@ -24,9 +24,10 @@ int main(void)
 	int i, n = snprintf(page, sizeof(page), "version %d\n", VERSION);
 
 	for (i = 0; i < 100; i++)
-		n += snprintf(page + n, sizeof(page) - (size_t)n,
-		              "%d:%03d ........................................\n",
-		              VERSION, i);
+		n += snprintf(
+		    page + n, sizeof(page) - (size_t)n,
+		    "%d:%03d ........................................\n",
+		    VERSION, i);
 	page_len = (size_t)n;
 	return 0;
 }
