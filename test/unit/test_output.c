@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "fake_vm.h"
 #include "kc_internal.h"
 
 #define BUF     0x400000ULL /* 1 MiB of newlines, then iovecs */
@@ -46,27 +47,14 @@ static void capture(void *ctx, int fd, const char *line, size_t len)
 
 static void make_vm(void)
 {
-	struct kc_elf_plan plan = {.hi = 0x600000};
-	char err[128];
 	uint64_t next;
 
 	memset(&out, 0, sizeof(out));
-	kc_limits_default(&img.lim);
-	img.lim.max_memory = 16ULL << 20;
-	img.lim.stack_size = 1 << 20;
+	fake_vm_init(&vm, &img, 0x600000, &next);
 	cr_assert_eq(img.lim.max_log_size, CAP, "the documented default");
-	cr_assert_eq(
-	    kc_layout_compute(&img.lim, &plan, &img.lay, err, sizeof(err)), 0,
-	    "%s", err);
-	vm.img = &img;
 	vm.run = &run;
 	vm.out = capture;
-	vm.mem = calloc(1, img.lay.mem_size);
-	kc_pt_init(vm.mem, &img.lay);
-	next = KC_PT_POOL(&img.lay);
-	cr_assert_eq(kc_pt_map(vm.mem, &img.lay, &next, BUF, 0x200000,
-	                       KC_PTE_U | KC_PTE_W, NULL),
-	             0);
+	fake_vm_map(&vm, &next, BUF, 0x200000, KC_PTE_U | KC_PTE_W);
 	memset(vm.mem + BUF, '\n', MIB);
 }
 

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fake_vm.h"
 #include "kc_internal.h"
 #include "sys_proc.h"
 
@@ -69,25 +70,11 @@ static void make_tree(void)
 
 static void make_vm(void)
 {
-	struct kc_elf_plan plan = {.hi = 0x500000};
 	char err[128], path[256];
 	uint64_t next;
 
-	memset(&img, 0, sizeof(img));
-	memset(&vm, 0, sizeof(vm));
-	kc_limits_default(&img.lim);
-	img.lim.max_memory = 16ULL << 20;
-	img.lim.stack_size = 1 << 20;
-	cr_assert_eq(
-	    kc_layout_compute(&img.lim, &plan, &img.lay, err, sizeof(err)), 0,
-	    "%s", err);
-	vm.mem = calloc(1, img.lay.mem_size);
-	kc_pt_init(vm.mem, &img.lay);
-	next = KC_PT_POOL(&img.lay);
-	cr_assert_eq(kc_pt_map(vm.mem, &img.lay, &next, BUF, 0x2000,
-	                       KC_PTE_U | KC_PTE_W, NULL),
-	             0);
-	vm.img = &img;
+	fake_vm_init(&vm, &img, 0x500000, &next);
+	fake_vm_map(&vm, &next, BUF, 0x2000, KC_PTE_U | KC_PTE_W);
 	vm.res = &res;
 	make_tree();
 	snprintf(path, sizeof(path), "%s/data", base);

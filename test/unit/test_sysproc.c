@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "fake_vm.h"
 #include "kc_internal.h"
 #include "sys_proc.h"
 
@@ -33,29 +34,13 @@ static void capture(void *ctx, int fd, const char *line, size_t len)
 
 static void make_vm(void)
 {
-	struct kc_elf_plan plan = {.hi = 0x500000};
-	char err[128];
 	uint64_t next;
 
-	memset(&img, 0, sizeof(img));
-	memset(&vm, 0, sizeof(vm));
 	memset(&res, 0, sizeof(res));
 	logged[0] = 0;
-	kc_limits_default(&img.lim);
-	img.lim.max_memory = 16ULL << 20;
-	img.lim.stack_size = 1 << 20;
-	cr_assert_eq(
-	    kc_layout_compute(&img.lim, &plan, &img.lay, err, sizeof(err)), 0,
-	    "%s", err);
-	vm.mem = calloc(1, img.lay.mem_size);
-	kc_pt_init(vm.mem, &img.lay);
-	next = KC_PT_POOL(&img.lay);
-	cr_assert_eq(kc_pt_map(vm.mem, &img.lay, &next, RW, 0x2000,
-	                       KC_PTE_U | KC_PTE_W, NULL),
-	             0);
-	cr_assert_eq(
-	    kc_pt_map(vm.mem, &img.lay, &next, RO, 0x1000, KC_PTE_U, NULL), 0);
-	vm.img = &img;
+	fake_vm_init(&vm, &img, 0x500000, &next);
+	fake_vm_map(&vm, &next, RW, 0x2000, KC_PTE_U | KC_PTE_W);
+	fake_vm_map(&vm, &next, RO, 0x1000, KC_PTE_U);
 	vm.res = &res;
 	vm.out = capture;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fake_vm.h"
 #include "kc_internal.h"
 
 #define CF   0x1ULL
@@ -139,28 +140,14 @@ static struct kc_result ready_res;
 
 static void make_ready_vm(void)
 {
-	struct kc_limits lim;
-	struct kc_elf_plan plan = {.hi = 0x500000};
 	struct kfpm_ready *arg;
-	char err[128];
 	uint64_t next;
 
-	kc_limits_default(&lim);
-	lim.max_memory = 16ULL << 20;
-	lim.stack_size = 1 << 20;
-	cr_assert_eq(
-	    kc_layout_compute(&lim, &plan, &ready_img.lay, err, sizeof(err)), 0,
-	    "%s", err);
-	ready_vm.mem = calloc(1, ready_img.lay.mem_size);
-	kc_pt_init(ready_vm.mem, &ready_img.lay);
-	next = KC_PT_POOL(&ready_img.lay);
-	cr_assert_eq(kc_pt_map(ready_vm.mem, &ready_img.lay, &next, 0x400000,
-	                       0x1000, KC_PTE_U | KC_PTE_W, NULL),
-	             0);
+	fake_vm_init(&ready_vm, &ready_img, 0x500000, &next);
+	fake_vm_map(&ready_vm, &next, 0x400000, 0x1000, KC_PTE_U | KC_PTE_W);
 	arg = (struct kfpm_ready *)(ready_vm.mem + 0x400000);
 	arg->abi_version = KFPM_ABI_VERSION;
 	arg->entry = arg->backend = 0x400800;
-	ready_vm.img = &ready_img;
 	ready_vm.res = &ready_res;
 	ready_vm.booting = true;
 }
