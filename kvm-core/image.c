@@ -142,6 +142,7 @@ static int take_snapshot(struct kc_image *img, struct kc_vm *vm)
 {
 	struct stat st;
 	uint64_t user_rsp;
+	void *ra;
 
 	/* Requests start with the clean FPU state of kc_x86_build_system():
 	 * what main() left in FPU registers is not part of the snapshot
@@ -154,6 +155,13 @@ static int take_snapshot(struct kc_image *img, struct kc_vm *vm)
 	/* Read from its call frame, checked, by kc_hyper_ready(). */
 	user_rsp = vm->ready_rsp;
 	img->user_rsp = ((user_rsp - RED_ZONE) & ~15ULL) - 8;
+	/* The entry's return-address slot holds 0 in the snapshot, so that
+	 * unwinders (C++ exceptions, Rust panics, backtraces) stop at the
+	 * request's entry instead of walking into what main() left there. */
+	ra = kc_gmem(vm->mem, &img->lay, img->user_rsp, 8, KC_GMEM_WRITE);
+	if (ra == NULL)
+		return -EFAULT;
+	memset(ra, 0, 8);
 	img->alloc = vm->alloc;
 	img->present = calloc(img->lay.mem_size / KC_PAGE_SIZE / 64, 8);
 	if (img->present == NULL)

@@ -31,6 +31,6 @@ void fake_vm_map(struct kc_vm *vm, uint64_t *pt_next, uint64_t addr,
                  uint64_t len, uint64_t flags)
 {
 	cr_assert_eq(
-	    kc_pt_map(vm->mem, &vm->img->lay, pt_next, addr, len, flags, NULL), 0,
-	    "mapping %#llx", (unsigned long long)addr);
+	    kc_pt_map(vm->mem, &vm->img->lay, pt_next, addr, len, flags, NULL),
+	    0, "mapping %#llx", (unsigned long long)addr);
 }
