@@ -22,6 +22,7 @@ log = $T/kvm-fpm.log
 log_level = info
 access_log = $T/access.log
 program_dir = $T/programs
+${WORKER_USER:-allow_run_as_root = yes}
 
 [tenant:hello.test]
 program = $ROOT/tenant-sdk/examples/hello
