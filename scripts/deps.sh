@@ -12,6 +12,9 @@ zlib1g-dev libsqlite3-dev liblua5.4-dev libjansson-dev"
 PKGS="$PKGS clang-14 libclang-rt-14-dev"
 # make check-format, one of make test's suites.
 PKGS="$PKGS clang-format"
+# The other front ends test/blackbox/test-frontends.sh runs kvm-fpm behind
+# (ab, from apache2-utils, is its keep-alive load).
+PKGS="$PKGS apache2 apache2-utils lighttpd"
 [ "${KVM_FPM_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS php-fpm fcgiwrap"
 
 SUDO=""
