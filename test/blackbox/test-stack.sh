@@ -289,10 +289,10 @@ check "kvm-fpm.pid holds the master's pid" [ "$(cat "$T/kvm-fpm.pid")" = "$KVM_F
 printf '\n[tenant:added.test]\nprogram = tenant-sdk/examples/hello\n' >>"$INI"
 kill -HUP "$(cat "$T/kvm-fpm.pid")"
 for _ in $(seq 100); do
-	grep -q "reloaded $INI: 7 tenants" "$T/kvm-fpm.log" && break
+	grep -q "reloaded $INI: 9 tenants" "$T/kvm-fpm.log" && break
 	sleep 0.1
 done
-check "SIGHUP reloads the edited ini: 7 tenants" grep -q "reloaded $INI: 7 tenants" "$T/kvm-fpm.log"
+check "SIGHUP reloads the edited ini: 9 tenants" grep -q "reloaded $INI: 9 tenants" "$T/kvm-fpm.log"
 req "$V/" -H 'Host: added.test'
 check "the added tenant answers through the stack" sh -c "[ '$STATUS' = 200 ] && grep -q 'Hello from kvm-fpm' '$T/b'"
 "$KVM_FPM" -F -c "$INI" -d pid="$T/kvm-fpm.pid" -d listen="$T/second.sock" \
