@@ -10,6 +10,8 @@ nginx varnish hitch spawn-fcgi openssl curl gdb wrk python3 \
 zlib1g-dev libsqlite3-dev liblua5.4-dev libjansson-dev"
 # clang and its runtimes build the libFuzzer harnesses (make fuzz, make test).
 PKGS="$PKGS clang-14 libclang-rt-14-dev"
+# The sqlite3 shell builds the menu example's database from its SQL.
+PKGS="$PKGS sqlite3"
 # make check-format, one of make test's suites.
 PKGS="$PKGS clang-format"
 # The other front ends test/blackbox/test-frontends.sh runs kvm-fpm behind

@@ -14,6 +14,7 @@
 #   KVM_FPM_KEY_FILE  a file holding the key, when KVM_FPM_KEY is unset
 #                     [build/run/keys/HOSTNAME.key, written by make run]
 #   CFLAGS            extra flags for kvm-fpm-cc
+#   LDLIBS            libraries, after the source (e.g. -lz for png.c)
 # Prints the server's answer; exits 0 on 200, 1 on any refusal, 2 on usage.
 set -eu
 
@@ -47,7 +48,7 @@ case "$src" in
 *.c)
 	prog=$tmp/program
 	# shellcheck disable=SC2086
-	"$here/bin/kvm-fpm-cc" -O2 ${CFLAGS:-} -o "$prog" "$src" ||
+	"$here/bin/kvm-fpm-cc" -O2 ${CFLAGS:-} -o "$prog" "$src" ${LDLIBS:-} ||
 		{ echo "build_and_upload: $src did not compile" >&2; exit 1; }
 	;;
 *) prog=$src ;;

@@ -53,6 +53,13 @@ sub vcl_recv {
 			set req.http.X-Forwarded-Prefix =
 			    regsub(req.url, "^(/[v-z]).*$", "\1");
 			set req.url = regsub(req.url, "^/[v-z]/?", "/");
+		} elsif (req.url ~ "^/(cpp|rust)(/|\?|$)") {
+			# The C++ and Rust examples: cpp.test and rust.test.
+			set req.http.host =
+			    regsub(req.url, "^/(cpp|rust).*$", "\1.test");
+			set req.http.X-Forwarded-Prefix =
+			    regsub(req.url, "^(/[a-z]+).*$", "\1");
+			set req.url = regsub(req.url, "^/(cpp|rust)/?", "/");
 		} elsif (req.url ~ "^/(\?|$)" &&
 		         (req.method == "GET" || req.method == "HEAD")) {
 			# A newcomer's first page: where to click.
@@ -162,7 +169,9 @@ sub tenant_index {
 <li><a href="/w">/w</a> wpizza.com: a counter that never moves (every request starts from the snapshot)</li>
 <li><a href="/x">/x</a> xpizza.com: a pizza drawn per request; <a href="/x/olive,basil">/x/olive,basil</a> chooses toppings</li>
 <li><a href="/y">/y</a> ypizza.com: your request as JSON</li>
-<li><a href="/z">/z</a> zpizza.com: a menu</li>
+<li><a href="/z">/z</a> zpizza.com: a menu from SQLite; <a href="/z/search?q=ham">/z/search?q=ham</a> asks it</li>
+<li><a href="/cpp">/cpp</a> cpp.test: a glossary in C++</li>
+<li><a href="/rust">/rust</a> rust.test: primes in Rust; <a href="/rust?n=10">/rust?n=10</a> is the tenth</li>
 </ul>
 <p><a href="/kvm-fpm/status">/kvm-fpm/status</a>: the server's status
 (<a href="/kvm-fpm/status?json">JSON</a>,

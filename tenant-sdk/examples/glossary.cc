@@ -32,6 +32,20 @@ static std::string define(const std::string &term)
 	return page.str();
 }
 
+// The X-Forwarded-Prefix a proxy sent (Varnish's /cpp shortcut), when it
+// is a plain path: links go under it.  "" otherwise.
+static std::string link_prefix()
+{
+	const char *h = request_header("X-Forwarded-Prefix");
+	std::string p = h ? h : "";
+
+	if (p.size() < 2 || p.size() > 64 || p[0] != '/' || p.back() == '/' ||
+	    p.find_first_not_of("/abcdefghijklmnopqrstuvwxyz0123456789._-") !=
+	        std::string::npos)
+		return "";
+	return p;
+}
+
 extern "C" void my_backend(const char *url)
 {
 	std::string path(url), page;
@@ -41,8 +55,9 @@ extern "C" void my_backend(const char *url)
 		std::ostringstream list;
 		list << "<h1>Glossary</h1>\n<ul>\n";
 		for (const auto &entry : glossary)
-			list << "<li><a href=\"/" << entry.first << "\">"
-			     << entry.first << "</a></li>\n";
+			list << "<li><a href=\"" << link_prefix() << "/"
+			     << entry.first << "\">" << entry.first
+			     << "</a></li>\n";
 		list << "</ul>\n";
 		page = list.str();
 	} else {
@@ -54,6 +69,8 @@ extern "C" void my_backend(const char *url)
 			                     "<h1>No such term</h1>\n");
 		}
 	}
+	// Caches keep one copy per prefix.
+	response_header("Vary", "X-Forwarded-Prefix");
 	response_header("Cache-Control", "public, max-age=60");
 	backend_response(200, "text/html", page.data(), page.size());
 }

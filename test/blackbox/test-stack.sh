@@ -128,8 +128,8 @@ check "/xylophone is not a shortcut" [ "$STATUS" = 404 ]
 links() { grep -o 'href="[^"]*"' "$T/b" | sed 's/^href="//; s/"$//'; }
 req "$V/"
 check "/ on the address: 200 $html, a page of its own" sh -c "[ '$STATUS $TYPE' = '200 $html' ] && grep -q 'the example tenants' '$T/b'"
-check "/ links to /v /w /x /y /z and the status page" \
-	[ "$(links | grep -c -x -E '/[v-z]|/kvm-fpm/status')" = 6 ]
+check "/ links to /v /w /x /y /z /cpp /rust and the status page" \
+	[ "$(links | grep -c -x -E '/[v-z]|/cpp|/rust|/kvm-fpm/status')" = 8 ]
 req "$V/" -H 'Host: localhost:8080'
 check "/ on localhost: the same page" body_has 'the example tenants'
 req "$V/z" -H 'X-Forwarded-Prefix: /evil'
@@ -143,6 +143,30 @@ check "/z/menu.json: JSON" [ "$STATUS $TYPE" = "200 application/json" ]
 req "$V/" -H 'Host: zpizza.com' -H 'X-Forwarded-Prefix: /evil'
 check "zpizza.com/ (after /z was cached): links from /, a client's prefix ignored" \
 	sh -c "grep -q 'href=\"/pizza/margherita\"' '$T/b' && ! grep -q evil '$T/b'"
+
+# --- the menu's search (its SQLite database, data_dir), C++ and Rust
+req "$V/z/search?q=ham"
+printf '%s\n' "Capricciosa, €12.00: tomato, mozzarella, ham, mushrooms, artichokes, olives" \
+	"Hawaii, €10.00: tomato, mozzarella, ham, pineapple" \
+	"Calzone, €11.50: mozzarella, ricotta, ham, mushrooms" >"$T/want"
+check "/z/search?q=ham: the three pizzas with ham, from SQLite" \
+	sh -c "[ '$STATUS $TYPE' = '200 text/plain; charset=utf-8' ] && cmp -s '$T/b' '$T/want'"
+req "$V/z/search?q=kebab"
+check "/z/search?q=kebab: none" [ "$(cat "$T/b")" = 'no pizza with "kebab"' ]
+req "$V/cpp"
+check "/cpp is the C++ glossary, its links under /cpp" \
+	sh -c "[ '$STATUS' = 200 ] && grep -q '<h1>Glossary</h1>' '$T/b' && grep -q 'href=\"/cpp/snapshot\"' '$T/b'"
+req "$V/cpp/snapshot"
+check "/cpp/snapshot: a term" sh -c "[ '$STATUS' = 200 ] && grep -q '<h1>snapshot</h1>' '$T/b'"
+req "$V/cpp/nope"
+check "/cpp/nope: 404 (std::out_of_range caught)" [ "$STATUS" = 404 ]
+if [ -x tenant-sdk/examples/primes ]; then
+	req "$V/rust?n=10"
+	check "/rust?n=10 is the Rust tenant: the tenth prime" \
+		[ "$STATUS $(cat "$T/b")" = "200 prime number 10 is 29" ]
+else
+	echo "ok - # skip /rust: no rustc, tenant-sdk/examples/primes not built"
+fi
 
 # --- caching: the tenant's Cache-Control decides
 u=/cached-$$
@@ -265,10 +289,10 @@ check "kvm-fpm.pid holds the master's pid" [ "$(cat "$T/kvm-fpm.pid")" = "$KVM_F
 printf '\n[tenant:added.test]\nprogram = tenant-sdk/examples/hello\n' >>"$INI"
 kill -HUP "$(cat "$T/kvm-fpm.pid")"
 for _ in $(seq 100); do
-	grep -q "reloaded $INI: 7 tenants" "$T/kvm-fpm.log" && break
+	grep -q "reloaded $INI: 9 tenants" "$T/kvm-fpm.log" && break
 	sleep 0.1
 done
-check "SIGHUP reloads the edited ini: 7 tenants" grep -q "reloaded $INI: 7 tenants" "$T/kvm-fpm.log"
+check "SIGHUP reloads the edited ini: 9 tenants" grep -q "reloaded $INI: 9 tenants" "$T/kvm-fpm.log"
 req "$V/" -H 'Host: added.test'
 check "the added tenant answers through the stack" sh -c "[ '$STATUS' = 200 ] && grep -q 'Hello from kvm-fpm' '$T/b'"
 "$KVM_FPM" -F -c "$INI" -d pid="$T/kvm-fpm.pid" -d listen="$T/second.sock" \

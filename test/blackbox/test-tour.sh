@@ -73,7 +73,7 @@ links() { grep -o 'href="[^"]*"' "$T/b" | sed 's/^href="//; s/"$//'; }
 # --- step 1: the first page lists the tenants; each link answers
 req "$V/"
 check "1: $V/ answers 200 HTML" [ "$STATUS" = 200 ]
-for p in /v /w /x /y /z; do
+for p in /v /w /x /y /z /cpp /rust; do
 	check "1: / links to $p" sh -c "grep -q 'href=\"$p\"' '$T/b'"
 done
 for l in $(links); do
@@ -145,11 +145,11 @@ check "4: build/run/kvm-fpm.pid is the master" \
 eval "$add"
 eval "$hup"
 i=0
-while [ $i -lt 100 ] && ! grep -q 'reloaded .*: 6 tenants' build/run/kvm-fpm.log; do
+while [ $i -lt 100 ] && ! grep -q 'reloaded .*: 8 tenants' build/run/kvm-fpm.log; do
 	sleep 0.1
 	i=$((i + 1))
 done
-check "4: the log says reloaded ...: 6 tenants" grep -q 'reloaded .*: 6 tenants' build/run/kvm-fpm.log
+check "4: the log says reloaded ...: 8 tenants" grep -q 'reloaded .*: 8 tenants' build/run/kvm-fpm.log
 req "$V/" -H 'Host: hello.test'
 check "4: the new tenant answers ($STATUS)" sh -c "[ '$STATUS' = 200 ] && grep -q 'Hello from kvm-fpm' '$T/b'"
 
@@ -158,7 +158,7 @@ KVM_FPM_URL=$V/ tenant-sdk/build_and_upload.sh xpizza.com tenant-sdk/examples/he
 check "5: build_and_upload.sh xpizza.com hello.c" [ $? = 0 ]
 req "$V/x"
 check "5: /x says hello now" body_has 'Hello from kvm-fpm'
-KVM_FPM_URL=$V/ tenant-sdk/build_and_upload.sh xpizza.com tenant-sdk/examples/png.c >"$T/up" 2>&1
+KVM_FPM_URL=$V/ LDLIBS=-lz tenant-sdk/build_and_upload.sh xpizza.com tenant-sdk/examples/png.c >"$T/up" 2>&1
 check "5: build_and_upload.sh xpizza.com png.c" [ $? = 0 ]
 req "$V/x"
 check "5: the pizza is back" is_png

@@ -1,6 +1,8 @@
 /* Well-behaved tenants: the examples and the contract they rely on. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "guest.h"
 
@@ -34,11 +36,18 @@ Test(examples, counter_sees_snapshot_every_time)
 	guest_free(&g);
 }
 
-Test(examples, png_is_a_png)
+/* Raw scanlines of the 256x256 RGB pizza: what a stored-deflate PNG held
+ * plus its block headers. */
+#define PNG_RAW_LEN (256 * (1 + 3 * 256))
+
+Test(examples, png_is_a_zlib_compressed_png)
 {
 	static const unsigned char sig[8] = {0x89, 'P',  'N',  'G',
 	                                     '\r', '\n', 0x1a, '\n'};
+	char path[] = "/tmp/kc-png-XXXXXX", cmd[1024];
 	struct guest g;
+	FILE *f;
+	int fd;
 
 	guest_boot(&g, "tenant-sdk/examples/png", NULL);
 	cr_assert_eq(guest_get(&g, "/pepperoni"), KC_OK, "%s", g.res.error);
@@ -46,7 +55,113 @@ Test(examples, png_is_a_png)
 	cr_assert_gt(g.res.body.len, 33);
 	cr_assert_eq(memcmp(g.res.body.ptr, sig, 8), 0);
 	cr_assert_eq(memcmp(g.res.body.ptr + 12, "IHDR", 4), 0);
+	/* Compressed: well under the raw scanlines stored deflate carried. */
+	cr_assert_lt(g.res.body.len, PNG_RAW_LEN / 2, "%zu bytes",
+	             g.res.body.len);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	cr_assert_eq(fwrite(g.res.body.ptr, 1, g.res.body.len, f),
+	             g.res.body.len);
+	fclose(f);
+	/* Every chunk's CRC, and the IDAT inflating (zlib checks its Adler-32)
+	 * to 256 rows of filter byte 0 and 768 bytes of RGB. */
+	snprintf(cmd, sizeof(cmd),
+	         "python3 -c 'import sys, struct, zlib\n"
+	         "b = open(sys.argv[1], \"rb\").read(); i = 8; idat = b\"\"\n"
+	         "while i < len(b):\n"
+	         " n, t = struct.unpack(\">I4s\", b[i:i + 8])\n"
+	         " d = b[i + 8:i + 8 + n]\n"
+	         " assert zlib.crc32(t + d) == struct.unpack(\">I\", "
+	         "b[i + 8 + n:i + 12 + n])[0], t\n"
+	         " idat += d if t == b\"IDAT\" else b\"\"; i += 12 + n\n"
+	         "assert t == b\"IEND\" and i == len(b)\n"
+	         "raw = zlib.decompress(idat)\n"
+	         "assert len(raw) == %d and raw[::769] == bytes(256)' %s",
+	         PNG_RAW_LEN, path);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	unlink(path);
 	guest_free(&g);
+}
+
+/* A data_dir holding a copy of the menu's database (built by make). */
+static void menu_data_dir(char *dir, char *db)
+{
+	char cmd[256];
+
+	strcpy(dir, "/tmp/kc-menu-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	sprintf(db, "%s/menu.db", dir);
+	snprintf(cmd, sizeof(cmd),
+	         "cp tenant-sdk/examples/menu-data/menu.db %s", db);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+static void menu_get(struct guest *g, const char *url, const char *body)
+{
+	cr_assert_eq(guest_get(g, url), KC_OK, "%s: %s", url, g->res.error);
+	cr_assert_eq(g->res.http_status, 200, "%s", url);
+	cr_assert_str_eq(guest_body(g), body, "%s", url);
+	cr_assert_eq(kc_vm_reset(g->vm), 0);
+}
+
+Test(examples, menu_searches_its_database)
+{
+	struct kc_limits lim;
+	struct guest g;
+	char dir[32], db[64];
+
+	menu_data_dir(dir, db);
+	kc_limits_default(&lim);
+	lim.data_dir = dir;
+	guest_boot(&g, "tenant-sdk/examples/menu", &lim);
+	menu_get(
+	    &g, "/search?q=ham",
+	    "Capricciosa, \u20ac12.00: tomato, mozzarella, ham, mushrooms, "
+	    "artichokes, olives\n"
+	    "Hawaii, \u20ac10.00: tomato, mozzarella, ham, pineapple\n"
+	    "Calzone, \u20ac11.50: mozzarella, ricotta, ham, mushrooms\n");
+	menu_get(&g, "/search?q=Spicy%20SALAMI",
+	         "Diavola, \u20ac11.00: tomato, mozzarella, spicy salami, "
+	         "chili\n");
+	menu_get(&g, "/search?q=kebab", "no pizza with \"kebab\"\n");
+	/* The database was opened in main(): the snapshot reads it still. */
+	cr_assert_eq(unlink(db), 0);
+	cr_assert_eq(rmdir(dir), 0);
+	menu_get(&g, "/search?x=1&q=funghi",
+	         "Funghi, \u20ac9.50: tomato, mozzarella, mushrooms\n");
+	cr_assert_eq(guest_get(&g, "/search"), KC_OK, "%s", g.res.error);
+	cr_assert_eq(g.res.http_status, 400);
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	/* The pages rendered from it in main(). */
+	cr_assert_eq(guest_get(&g, "/pizza/margherita"), KC_OK);
+	cr_assert(strstr(guest_body(&g),
+	                 "<p>&euro;8.50</p>\n<p>tomato, mozzarella, basil</p>"),
+	          "%s", guest_body(&g));
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	cr_assert_eq(guest_get(&g, "/menu.json"), KC_OK);
+	cr_assert(strstr(guest_body(&g),
+	                 "{\"slug\":\"calzone\",\"name\":\"Calzone\","
+	                 "\"price_cents\":1150,\"ingredients\":[\"mozzarella\","
+	                 "\"ricotta\",\"ham\",\"mushrooms\"]}]}\n"),
+	          "%s", guest_body(&g));
+	guest_free(&g);
+}
+
+Test(examples, menu_without_its_database_does_not_load)
+{
+	struct kc_limits lim;
+	struct guest g;
+	char dir[32], db[64];
+
+	menu_data_dir(dir, db);
+	cr_assert_eq(unlink(db), 0);
+	kc_limits_default(&lim);
+	lim.data_dir = dir;
+	guest_boot(&g, "tenant-sdk/examples/menu", &lim);
+	cr_assert_neq(g.boot, 0);
+	guest_free(&g);
+	rmdir(dir);
 }
 
 Test(examples, fault_tenant_recovers_between_failures)
