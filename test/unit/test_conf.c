@@ -9,34 +9,10 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_text.h"
 
 #define MIB (1ULL << 20)
 #define SEC 1000000000ULL
-
-/* Write text to a fresh temporary file; the caller unlinks and frees. */
-static char *conf_write(const char *text)
-{
-	char *path = strdup("/tmp/kvm-fpm-conf-XXXXXX");
-	int fd;
-
-	cr_assert_not_null(path);
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	return path;
-}
-
-static int conf_load_text(const char *text, struct fs_conf *c, char *err,
-                          size_t errlen)
-{
-	char *path = conf_write(text);
-	int rc = fs_conf_load(path, c, err, errlen);
-
-	unlink(path);
-	free(path);
-	return rc;
-}
 
 /* Loading text fails with rc and "<path><where>" exactly. */
 static void conf_expect_error(const char *text, int rc, const char *where)
@@ -289,18 +265,6 @@ static void conf_assert_same(const struct fs_conf *a, const struct fs_conf *b)
 		for (j = 0; j < s->aliases.n; j++)
 			cr_assert_str_eq(s->aliases.v[j], t->aliases.v[j]);
 	}
-}
-
-static char *conf_print_text(const struct fs_conf *c)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	cr_assert_not_null(f);
-	fs_conf_print(c, f);
-	fclose(f);
-	return text;
 }
 
 static void conf_round_trip(const char *text)

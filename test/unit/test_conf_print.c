@@ -7,24 +7,12 @@
 #include <unistd.h>
 
 #include "conf.h"
-
-static char *write_text(const char *text)
-{
-	char *path = strdup("/tmp/kvm-fpm-conf-XXXXXX");
-	int fd;
-
-	cr_assert_not_null(path);
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	return path;
-}
+#include "conf_text.h"
 
 /* Load text; err gets the message without the temporary file's name. */
 static int load(const char *text, struct fs_conf *c, char *err, size_t n)
 {
-	char *path = write_text(text);
+	char *path = conf_write(text);
 	int rc = fs_conf_load(path, c, err, n);
 
 	if (rc && !strncmp(err, path, strlen(path)))
@@ -35,18 +23,6 @@ static int load(const char *text, struct fs_conf *c, char *err, size_t n)
 	return rc;
 }
 
-static char *print(const struct fs_conf *c)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	cr_assert_not_null(f);
-	fs_conf_print(c, f);
-	fclose(f);
-	return text;
-}
-
 /* text loads, prints, and the print loads back to the same print. */
 static char *round_trip(const char *text)
 {
@@ -54,10 +30,10 @@ static char *round_trip(const char *text)
 	char err[512], *once, *twice;
 
 	cr_assert_eq(load(text, &a, err, sizeof(err)), 0, "%s", err);
-	once = print(&a);
+	once = conf_print_text(&a);
 	cr_assert_eq(load(once, &b, err, sizeof(err)), 0,
 	             "printed config does not load: %s\n%s", err, once);
-	twice = print(&b);
+	twice = conf_print_text(&b);
 	cr_assert_str_eq(once, twice);
 	free(twice);
 	fs_conf_free(&a);
