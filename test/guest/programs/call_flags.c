@@ -7,7 +7,7 @@
 #include "kvm-fpm-abi.h"
 #include "kvm-fpm.h"
 
-#define SHOWN   0x3f7d01ULL /* CF TF IF DF IOPL NT RF VM AC VIF VIP */
+#define SHOWN   0x3f7f01ULL /* CF TF IF DF IOPL NT RF VM AC VIF VIP */
 #define WANTED  0x40401ULL  /* CF DF AC, set before each call */
 #define FORGED  (WANTED | 0x3000 | 0x4000 | 0x10000 | 0x180000 | 0x202)
 #define SYS_PID 39
