@@ -19,6 +19,23 @@ void guest_require_kvm(void)
 	cr_skip_test("no KVM here: %s", err);
 }
 
+/* KVM_FPM_TEST_TIME_SCALE: how many times slower than a real host this
+ * one is (an emulated CPU, scripts/in-kvm-vm.sh); 1 when unset. */
+static unsigned long long time_scale(void)
+{
+	const char *s = getenv("KVM_FPM_TEST_TIME_SCALE");
+	long v = s ? strtol(s, NULL, 10) : 1;
+
+	return v > 1 ? (unsigned long long)v : 1;
+}
+
+void guest_limits_default(struct kc_limits *lim)
+{
+	kc_limits_default(lim);
+	lim->max_request_time_ns *= time_scale();
+	lim->max_boot_time_ns *= time_scale();
+}
+
 static void capture(void *ctx, int fd, const char *line, size_t len)
 {
 	struct guest *g = ctx;
@@ -38,7 +55,7 @@ void guest_boot(struct guest *g, const char *path, const struct kc_limits *lim)
 	guest_require_kvm();
 	memset(g, 0, sizeof(*g));
 	if (lim == NULL) {
-		kc_limits_default(&def);
+		guest_limits_default(&def);
 		lim = &def;
 	}
 	g->boot = fs_program_boot(path, lim, capture, g, &prog, &g->img, &g->vm,

@@ -20,6 +20,11 @@ struct guest {
 /* Skip (or fail under CI) when KVM cannot be used. */
 void guest_require_kvm(void);
 
+/* kc_limits_default, with the time limits stretched on a slow host
+ * (KVM_FPM_TEST_TIME_SCALE, set where the CPU is emulated): for tests in
+ * which the limit only bounds a request that should end by itself. */
+void guest_limits_default(struct kc_limits *lim);
+
 /* Boot path with lim (NULL: defaults); g->boot holds the result. */
 void guest_boot(struct guest *g, const char *path, const struct kc_limits *lim);
 

@@ -179,7 +179,7 @@ Test(examples, fault_tenant_recovers_between_failures)
 	struct guest g;
 	size_t i;
 
-	kc_limits_default(&lim);
+	guest_limits_default(&lim);
 	guest_boot(&g, "tenant-sdk/examples/fault", &lim);
 	for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
 		cr_assert_eq(guest_get(&g, seq[i].url), seq[i].st, "%s: %s",
