@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kc_internal.h"
+#include "kc.h"
+#include "kc_elf.h"
+#include "kc_layout.h"
 #include "kvm-fpm-abi.h"
 
 #define MAX_PHDRS 64

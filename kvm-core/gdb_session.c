@@ -31,6 +31,12 @@
 #include <unistd.h>
 
 #include "gdb_vm.h"
+#include "gdb_session.h"
+#include "kc_gmem.h"
+#include "kc_kvm.h"
+#include "kc_sys.h"
+#include "kc_vm.h"
+#include "kc_x86.h"
 
 #define TF                      (1ULL << 8)
 #define VECTORS_WITH_ERROR_CODE 0x60227d00u /* as in vm.c */

@@ -7,6 +7,8 @@
 #include <sys/ioctl.h>
 
 #include "gdb_vm.h"
+#include "kc_gmem.h"
+#include "kc_vm.h"
 
 #define INT3 0xcc
 /* Flags GDB may change: CF PF AF ZF SF TF DF OF AC.  IF stays on, IOPL

@@ -3,8 +3,12 @@
 #ifndef KC_GDB_VM_H
 #define KC_GDB_VM_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "gdb.h"
-#include "kc_internal.h"
+#include "kc.h"
 
 #define KC_GDB_BP_MAX 64
 

@@ -1,7 +1,9 @@
 /* The one checked translation from guest addresses to host pointers. */
 #include <string.h>
 
-#include "kc_internal.h"
+#include "kc_gmem.h"
+#include "kc_layout.h"
+#include "kc_pagetable.h"
 
 void *kc_gmem(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
               uint64_t len, int flags)

@@ -2,7 +2,9 @@
  * RESPONSE (a request's answer), with the response checked. */
 #include <string.h>
 
-#include "kc_internal.h"
+#include "kc_gmem.h"
+#include "kc_vm.h"
+#include "sys_proc.h"
 
 #define CONTENT_TYPE_MAX 255
 #define HEADERS_MAX      (64u << 10)

@@ -12,7 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kc_internal.h"
+#include "kc_elf.h"
+#include "kc_files.h"
+#include "kc_gmem.h"
+#include "kc_kvm.h"
+#include "kc_layout.h"
+#include "kc_pagetable.h"
+#include "kc_vm.h"
+#include "kc_x86.h"
 
 #define SYS_RW   (KC_PTE_W | KC_PTE_NX) /* supervisor data */
 #define RED_ZONE 256

@@ -12,7 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kc_internal.h"
+#include "gdb_session.h"
+#include "kc_kvm.h"
+#include "kc_layout.h"
+#include "kc_sys.h"
+#include "kc_vm.h"
+#include "kc_x86.h"
 
 #define MSR_STAR                  0xc0000081
 #define MSR_LSTAR                 0xc0000082

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "kc_internal.h"
+#include "kc.h"
+#include "kc_elf.h"
+#include "kc_layout.h"
 
 #define GIB  (1ULL << 30)
 #define MIB2 (2ULL << 20)

@@ -2,7 +2,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "kc_internal.h"
+#include "kc_layout.h"
+#include "kc_pagetable.h"
 
 #define PT_INDEX(va)  (((va) >> 12) & 511)
 #define PDE_INDEX(va) (((va) >> 21) & 511)

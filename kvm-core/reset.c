@@ -7,7 +7,12 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "kc_internal.h"
+#include "kc_files.h"
+#include "kc_kvm.h"
+#include "kc_layout.h"
+#include "kc_pagetable.h"
+#include "kc_vm.h"
+#include "kc_x86.h"
 
 /*
  * Which pages to restore.  The dirty bits name the pages a request wrote

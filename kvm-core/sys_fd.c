@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "kc_internal.h"
+#include "kc_vm.h"
 #include "sys_proc.h"
 
 #define PATH_MAX_GUEST 4096

@@ -17,7 +17,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "kc_internal.h"
+#include "kc_files.h"
+#include "kc_vm.h"
 #include "sys_proc.h"
 
 #define READ_MAX (1u << 20) /* per call: a short read, as Linux may do */

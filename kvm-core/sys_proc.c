@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "kc_internal.h"
+#include "kc_vm.h"
 #include "sys_proc.h"
 
 #define GUEST_PID     1  /* getpid() and gettid() in syscall.c */

@@ -1,9 +1,17 @@
-/* System calls of a single-threaded process with only its standard fds:
- * the handlers syscall.c's table points at (sys_proc.c, sys_fd.c). */
+/* System calls of a single-threaded process with only its standard fds,
+ * its files and the hypercalls: the handlers syscall.c's table points at
+ * (sys_proc.c, sys_fd.c, sys_file.c, hyper.c). */
 #ifndef KC_SYS_PROC_H
 #define KC_SYS_PROC_H
 
-/* After kc_internal.h, whose second half has no include guard. */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "kc_gmem.h"
+#include "kc_sys.h"
+#include "kc_vm.h"
 
 /* The open-file limit a guest is told (RLIMIT_NOFILE); only 0-2 exist. */
 #define KC_NOFILE 64
@@ -86,6 +94,10 @@ int kc_file_stat(struct kc_vm *vm, int64_t dirfd, const char *path,
                  uint64_t gva, bool nofollow);
 int64_t kc_file_fcntl(struct kc_vm *vm, uint64_t fd, uint64_t cmd,
                       uint64_t arg);
+
+/* The hypercalls that end a phase (hyper.c): READY and RESPONSE. */
+int kc_hyper_ready(struct kc_vm *vm, struct kvm_regs *r);
+int kc_hyper_response(struct kc_vm *vm, struct kvm_regs *r);
 
 /* A call nothing emulates: ENOSYS, counted, and the first of each number
  * logged on the VM's stderr so that a porter sees what is missing. */

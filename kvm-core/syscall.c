@@ -11,7 +11,13 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#include "kc_internal.h"
+#include "gdb_session.h"
+#include "kc_gmem.h"
+#include "kc_kvm.h"
+#include "kc_layout.h"
+#include "kc_pagetable.h"
+#include "kc_sys.h"
+#include "kc_vm.h"
 #include "sys_proc.h"
 
 #define ARCH_SET_FS     0x1002

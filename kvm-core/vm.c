@@ -8,7 +8,10 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
-#include "kc_internal.h"
+#include "kc_files.h"
+#include "kc_gmem.h"
+#include "kc_kvm.h"
+#include "kc_vm.h"
 
 static const char *const status_names[KC_STATUS_MAX] = {
     [KC_OK] = "ok",

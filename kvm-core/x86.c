@@ -2,7 +2,11 @@
  * the special registers that go with them.  Pure data, no ioctls. */
 #include <string.h>
 
-#include "kc_internal.h"
+#include <linux/kvm.h>
+
+#include "kc_layout.h"
+#include "kc_x86.h"
+#include "kvm-fpm-abi.h"
 
 extern const uint8_t kc_stubs_begin[], kc_stubs_end[];
 

@@ -37,6 +37,8 @@ host_part() {
 	suite "fuzz (brief)" test/fuzz/run.sh brief "$B"
 	# The tree is kept formatted with its .clang-format (make format).
 	suite format make -s check-format
+	# Every header compiles alone and included twice (make check-headers).
+	suite headers make -s check-headers
 }
 
 kvm_part() {

@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "kc_internal.h"
+#include "kc.h"
+#include "kc_elf.h"
+#include "kc_layout.h"
 
 /* A plan kc_elf_check accepted is what the loader copies from: every
  * segment must lie in the file and inside max_memory, sorted, apart. */

@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "kc_internal.h"
+#include "kc.h"
+#include "kc_elf.h"
+#include "kc_layout.h"
 
 #define GUARD KC_STACK_GUARD
 

@@ -11,7 +11,8 @@
 
 #include "guest.h"
 #include "gdb.h"
-#include "kc_internal.h"
+#include "kc_elf.h"
+#include "kc_vm.h"
 
 #define P(name) "build/programs/" name
 

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "guest.h"
-#include "kc_internal.h"
+#include "kc_vm.h"
 #include "program.h"
 
 #define ALL_SEALS (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)

@@ -4,7 +4,11 @@
 #include <string.h>
 
 #include "fake_vm.h"
-#include "kc_internal.h"
+#include "kc.h"
+#include "kc_elf.h"
+#include "kc_layout.h"
+#include "kc_pagetable.h"
+#include "kc_vm.h"
 
 void fake_vm_init(struct kc_vm *vm, struct kc_image *img, uint64_t program_hi,
                   uint64_t *pt_next)

@@ -6,8 +6,6 @@
 
 #include <stdint.h>
 
-/* kc_internal.h is not included here: its guard does not cover all of it
- * (issue 14), so a second inclusion would define its structs twice. */
 struct kc_vm;
 struct kc_image;
 

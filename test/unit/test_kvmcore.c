@@ -6,7 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kc_internal.h"
+#include "kc.h"
+#include "kc_elf.h"
+#include "kc_gmem.h"
+#include "kc_layout.h"
+#include "kc_pagetable.h"
 
 static unsigned char *elf;
 static size_t elf_len;

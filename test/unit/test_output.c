@@ -11,7 +11,10 @@
 #include <time.h>
 
 #include "fake_vm.h"
-#include "kc_internal.h"
+#include "kc_kvm.h"
+#include "kc_pagetable.h"
+#include "kc_sys.h"
+#include "kc_vm.h"
 
 #define BUF     0x400000ULL /* 1 MiB of newlines, then iovecs */
 #define IOV     (BUF + (1 << 20))

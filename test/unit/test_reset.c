@@ -5,7 +5,12 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "kc_internal.h"
+#include "kc_elf.h"
+#include "kc_gmem.h"
+#include "kc_layout.h"
+#include "kc_pagetable.h"
+#include "kc_vm.h"
+#include "kc_x86.h"
 
 #define REGION (4ULL << 20) /* spans a page table the snapshot has not */
 

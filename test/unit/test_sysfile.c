@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "fake_vm.h"
-#include "kc_internal.h"
+#include "kc_files.h"
+#include "kc_pagetable.h"
+#include "kc_vm.h"
 #include "sys_proc.h"
 
 #define BUF  0x400000ULL /* writable user pages: data */

@@ -14,7 +14,8 @@
 #include <sys/syscall.h>
 
 #include "fake_vm.h"
-#include "kc_internal.h"
+#include "kc_pagetable.h"
+#include "kc_vm.h"
 #include "sys_proc.h"
 
 #define RW 0x400000ULL /* two writable user pages */

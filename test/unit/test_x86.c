@@ -6,7 +6,12 @@
 #include <string.h>
 
 #include "fake_vm.h"
-#include "kc_internal.h"
+#include "kc_gmem.h"
+#include "kc_layout.h"
+#include "kc_pagetable.h"
+#include "kc_vm.h"
+#include "kc_x86.h"
+#include "sys_proc.h"
 
 #define CF   0x1ULL
 #define TF   0x100ULL

@@ -1,0 +1,34 @@
+/* x86-64 system structures for a guest (x86.c): GDT, IDT, TSS, stubs and
+ * the rules for what user mode may carry.  Pure data builders: KVM's
+ * register structs appear only as pointers, so this header needs no KVM
+ * header (x86.c fills them). */
+#ifndef KC_X86_H
+#define KC_X86_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct kc_layout;
+struct kvm_sregs;
+
+/* Write GDT, IDT, TSS, stubs and the initial FXSAVE image into mem. */
+void kc_x86_build_system(uint8_t *mem);
+
+/* Special registers for a guest at ring 0 with these page tables. */
+void kc_x86_sregs(struct kvm_sregs *s, const struct kc_layout *lay);
+
+/* The RFLAGS a return to user mode may carry when the guest asked for
+ * rflags (KC_RFLAGS_USER_KEEP and _SET in x86_defs.h). */
+uint64_t kc_x86_user_rflags(uint64_t rflags);
+
+/*
+ * Does now (the vCPU at an exit) differ from snap (the snapshot's, taken
+ * in the stubs) in segment state a request could leave behind?  That is
+ * DS, ES, FS, GS in full (user code loads selectors, arch_prctl sets the
+ * FS base) and the CS and SS selectors (a stop outside the stubs, e.g. a
+ * timeout in user mode).  The rest only ring 0 could change.
+ */
+bool kc_x86_user_segments_differ(const struct kvm_sregs *now,
+                                 const struct kvm_sregs *snap);
+
+#endif
