@@ -38,9 +38,7 @@
 #include "kc_vm.h"
 #include "kc_x86.h"
 
-#define TF                      (1ULL << 8)
-#define VECTORS_WITH_ERROR_CODE 0x60227d00u /* as in vm.c */
-#define FRAME_SIZE              (5 * 8)
+#define TF (1ULL << 8)
 
 /* GDB's signal numbers. */
 enum {
@@ -339,7 +337,8 @@ static void resume_exc(struct kc_gdb *g, bool step)
 	uint64_t *f = kc_gdb_iret_frame(g);
 
 	/* The resume stub's iretq goes to user mode with these flags. */
-	f[2] = kc_x86_user_rflags((f[2] & ~TF) | (step ? TF : 0));
+	f[KC_FRAME_RFLAGS] =
+	    kc_x86_user_rflags((f[KC_FRAME_RFLAGS] & ~TF) | (step ? TF : 0));
 	g->stepping = step;
 	r->rip = KC_STUBS_ADDR + KC_STUB_RESUME;
 	r->rsp = g->frame;
@@ -351,26 +350,26 @@ static void resume_exc(struct kc_gdb *g, bool step)
 int kc_gdb_exception(struct kc_vm *vm, unsigned vector)
 {
 	struct kc_gdb *g = vm->gdb;
-	bool has_err = VECTORS_WITH_ERROR_CODE & (1u << vector);
-	uint64_t frame = vm->run->s.regs.regs.rsp + (has_err ? 8 : 0), *f;
+	uint64_t *f;
 	bool trap = vector == 1 || vector == 3, swbreak = false;
 	struct kc_gdb_bp *bp;
 	enum kc_gdb_action a;
 	const char *where;
 
-	f = kc_gmem_ist(vm->mem, frame, FRAME_SIZE);
+	f = kc_gmem_exc_frame(vm->mem, vm->run->s.regs.regs.rsp, vector, NULL);
 	if (f == NULL)
 		return kc_vm_fault(vm, vector);
-	if ((f[1] & 3) != 3) /* in the stubs: nothing GDB could show */
+	if ((f[KC_FRAME_CS] & 3) != 3) /* in the stubs: nothing to show */
 		return kc_vm_fault(vm, vector);
 	g->ctx = KC_GDB_CTX_EXC;
-	g->frame = frame;
-	if (vector == 3 && (bp = kc_gdb_bp_find(g, f[0] - 1))) {
-		f[0]--; /* back onto the int3: GDB wants the breakpoint's pc */
+	g->frame = (uint64_t)((uint8_t *)f - vm->mem); /* its guest address */
+	if (vector == 3 && (bp = kc_gdb_bp_find(g, f[KC_FRAME_RIP] - 1))) {
+		/* Back onto the int3: GDB wants the breakpoint's pc. */
+		f[KC_FRAME_RIP]--;
 		swbreak = true;
 		where = bp->temp ? "at my_backend" : "at a breakpoint";
 	} else if (vector == 1 && g->stepping) {
-		f[2] &= ~TF;
+		f[KC_FRAME_RFLAGS] &= ~TF;
 		where = "after a step";
 	} else if (g->fd >= 0 || (g->cfg->stop_on_fault && !trap)) {
 		where = "at a fault";
@@ -407,7 +406,7 @@ int kc_gdb_after_call(struct kc_vm *vm)
 	if (!g->stepping && !intr &&
 	    !(brk && (g->fd >= 0 || g->cfg->stop_on_breakpoint)))
 		return KC_RESUME;
-	if (kc_gmem_ist(vm->mem, r->rsp, FRAME_SIZE) == NULL)
+	if (kc_gmem_exc_frame(vm->mem, r->rsp, KC_VEC_UD, NULL) == NULL)
 		return KC_RESUME;
 	g->ctx = KC_GDB_CTX_CALL;
 	g->frame = r->rsp;

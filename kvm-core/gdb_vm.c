@@ -27,7 +27,7 @@ uint64_t *kc_gdb_user_rip(struct kc_gdb *g)
 		return (uint64_t *)&g->vm->run->s.regs.regs.rip;
 	if (g->ctx == KC_GDB_CTX_CALL)
 		return (uint64_t *)&g->vm->run->s.regs.regs.rcx;
-	return &kc_gdb_iret_frame(g)[0];
+	return &kc_gdb_iret_frame(g)[KC_FRAME_RIP];
 }
 
 uint64_t *kc_gdb_user_rflags(struct kc_gdb *g)
@@ -36,14 +36,14 @@ uint64_t *kc_gdb_user_rflags(struct kc_gdb *g)
 		return (uint64_t *)&g->vm->run->s.regs.regs.rflags;
 	if (g->ctx == KC_GDB_CTX_CALL)
 		return (uint64_t *)&g->vm->run->s.regs.regs.r11;
-	return &kc_gdb_iret_frame(g)[2];
+	return &kc_gdb_iret_frame(g)[KC_FRAME_RFLAGS];
 }
 
 static uint64_t *user_rsp(struct kc_gdb *g)
 {
 	if (g->ctx == KC_GDB_CTX_USER)
 		return (uint64_t *)&g->vm->run->s.regs.regs.rsp;
-	return &kc_gdb_iret_frame(g)[3];
+	return &kc_gdb_iret_frame(g)[KC_FRAME_RSP];
 }
 
 /* The general registers in `g` order: pointers into the vCPU's synced
@@ -132,8 +132,8 @@ static int read_regs(void *t, uint8_t *regs)
 	put(regs, KC_GDB_RIP, *kc_gdb_user_rip(g));
 	put(regs, KC_GDB_EFLAGS, *kc_gdb_user_rflags(g));
 	if (g->ctx != KC_GDB_CTX_USER) {
-		put(regs, KC_GDB_CS, f[1]);
-		put(regs, KC_GDB_CS + 1, f[4]);
+		put(regs, KC_GDB_CS, f[KC_FRAME_CS]);
+		put(regs, KC_GDB_CS + 1, f[KC_FRAME_SS]);
 	}
 	if (ioctl(g->vm->vcpu_fd, KVM_GET_SREGS, &s) == 0) {
 		if (g->ctx == KC_GDB_CTX_USER) {

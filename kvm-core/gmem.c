@@ -4,6 +4,7 @@
 #include "kc_gmem.h"
 #include "kc_layout.h"
 #include "kc_pagetable.h"
+#include "kc_x86.h"
 
 void *kc_gmem(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
               uint64_t len, int flags)
@@ -63,4 +64,15 @@ void *kc_gmem_ist(uint8_t *mem, uint64_t rsp, uint64_t len)
 	if (rsp < KC_IST_BASE || rsp > KC_IST_TOP || len > KC_IST_TOP - rsp)
 		return NULL;
 	return mem + rsp;
+}
+
+uint64_t *kc_gmem_exc_frame(uint8_t *mem, uint64_t rsp, unsigned vector,
+                            uint64_t *err)
+{
+	uint64_t skip = kc_x86_has_error_code(vector) ? 8 : 0;
+	uint64_t *p = kc_gmem_ist(mem, rsp, skip + KC_FRAME_SIZE);
+
+	if (p && err)
+		*err = skip ? p[0] : 0;
+	return p ? p + skip / 8 : NULL;
 }

@@ -9,11 +9,6 @@
 #define CONTENT_TYPE_MAX 255
 #define HEADERS_MAX      (64u << 10)
 
-/* The #UD frame the call went through (stubs.S): rip, cs, rflags, rsp,
- * ss.  Where main() stood, for the snapshot's requests to start below. */
-#define FRAME_RSP  3
-#define FRAME_SIZE (5 * 8)
-
 int kc_hyper_ready(struct kc_vm *vm, struct kvm_regs *r)
 {
 	const struct kfpm_ready *p;
@@ -23,13 +18,15 @@ int kc_hyper_ready(struct kc_vm *vm, struct kvm_regs *r)
 		return kc_vm_fail(
 		    vm, KC_ERR_FAULT,
 		    "wait_for_requests() called during a request");
-	frame = kc_gmem_ist(vm->mem, r->rsp, FRAME_SIZE);
+	/* The #UD frame the call went through (stubs.S) says where main()
+	 * stood, for the snapshot's requests to start below. */
+	frame = kc_gmem_exc_frame(vm->mem, r->rsp, KC_VEC_UD, NULL);
 	if (frame == NULL)
 		return kc_vm_fail(vm, KC_ERR_FAULT,
 		                  "wait_for_requests() called with a stack "
 		                  "pointer 0x%llx outside the call stubs",
 		                  (unsigned long long)r->rsp);
-	vm->ready_rsp = frame[FRAME_RSP];
+	vm->ready_rsp = frame[KC_FRAME_RSP];
 	p = kc_gmem(vm->mem, &vm->img->lay, r->rdi, sizeof(*p), 0);
 	if (p == NULL)
 		return kc_vm_fail(vm, KC_ERR_BAD_POINTER,

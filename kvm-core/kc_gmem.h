@@ -31,6 +31,16 @@ void *kc_gmem(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
  */
 void *kc_gmem_ist(uint8_t *mem, uint64_t rsp, uint64_t len);
 
+/*
+ * The iretq frame (KC_FRAME_* slots) of the exception stub for vector
+ * whose stack pointer is rsp: past the error code the CPU pushes for some
+ * vectors, which goes to *err when err is not NULL (0 for the others).
+ * A system call's frame is the #UD stub's (KC_VEC_UD).  NULL when any of
+ * it lies outside the exception stack (kc_gmem_ist).
+ */
+uint64_t *kc_gmem_exc_frame(uint8_t *mem, uint64_t rsp, unsigned vector,
+                            uint64_t *err);
+
 /* Like kc_gmem for a NUL-terminated string of at most max bytes. */
 const char *kc_gmem_str(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
                         size_t max, size_t *len);

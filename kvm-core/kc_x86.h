@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "x86_defs.h"
+
 struct kc_layout;
 struct kvm_sregs;
 
@@ -30,5 +32,11 @@ uint64_t kc_x86_user_rflags(uint64_t rflags);
  */
 bool kc_x86_user_segments_differ(const struct kvm_sregs *now,
                                  const struct kvm_sregs *snap);
+
+/* Does the CPU push an error code below the iretq frame for vector? */
+static inline bool kc_x86_has_error_code(unsigned vector)
+{
+	return vector < 32 && (KC_VECTORS_WITH_ERROR_CODE >> vector) & 1;
+}
 
 #endif

@@ -12,6 +12,7 @@
 #include "kc_gmem.h"
 #include "kc_kvm.h"
 #include "kc_vm.h"
+#include "kc_x86.h"
 
 static const char *const status_names[KC_STATUS_MAX] = {
     [KC_OK] = "ok",
@@ -65,8 +66,6 @@ static const char *const vector_names[32] = {
     [21] = "control-protection fault",
 };
 
-#define VECTORS_WITH_ERROR_CODE 0x60227d00u /* 8 10-14 17 21 29 30 */
-
 static void describe_page_fault(struct kc_vm *vm, uint64_t err, char *buf,
                                 size_t len)
 {
@@ -94,20 +93,16 @@ static void describe_page_fault(struct kc_vm *vm, uint64_t err, char *buf,
 
 enum kc_status kc_vm_fault(struct kc_vm *vm, unsigned vector)
 {
-	uint64_t rsp = vm->run->s.regs.regs.rsp, frame[6], err = 0, rip;
-	bool has_err = VECTORS_WITH_ERROR_CODE & (1u << vector);
-	size_t frame_size = (has_err ? 6 : 5) * sizeof(uint64_t);
-	const void *on_stack = kc_gmem_ist(vm->mem, rsp, frame_size);
+	uint64_t err, rip;
+	const uint64_t *frame =
+	    kc_gmem_exc_frame(vm->mem, vm->run->s.regs.regs.rsp, vector, &err);
 	char what[96], sym[96];
-	const char *name = vector_names[vector];
+	const char *name = vector < 32 ? vector_names[vector] : NULL;
 
-	if (on_stack == NULL)
+	if (frame == NULL)
 		return kc_vm_fail(vm, KC_ERR_FAULT,
 		                  "exception %u with a bad stack", vector);
-	memcpy(frame, on_stack, frame_size);
-	if (has_err)
-		err = frame[0];
-	rip = frame[has_err ? 1 : 0];
+	rip = frame[KC_FRAME_RIP];
 	if (vector == 14)
 		describe_page_fault(vm, err, what, sizeof(what));
 	else
@@ -119,7 +114,7 @@ enum kc_status kc_vm_fault(struct kc_vm *vm, unsigned vector)
 	return kc_vm_fail(vm, KC_ERR_FAULT, "%s at RIP 0x%llx%s%s%s%s", what,
 	                  (unsigned long long)rip, sym[0] ? " <" : "", sym,
 	                  sym[0] ? ">" : "",
-	                  (frame[has_err ? 2 : 1] & 3) ? "" : " (in ring 0)");
+	                  (frame[KC_FRAME_CS] & 3) ? "" : " (in ring 0)");
 }
 
 static void line_emit(struct kc_vm *vm, int fd, struct kc_line *l)

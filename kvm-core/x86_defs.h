@@ -37,11 +37,27 @@
 
 /* Offsets of the entry points inside the stubs page. */
 #define KC_VEC_BP        3    /* int3: the one gate user code may use */
+#define KC_VEC_UD        6    /* #UD: also how a system call arrives */
 #define KC_STUB_ENTRY    0x00 /* flush TLB, restore FPU, sysret */
 #define KC_STUB_SYSCALL  0x20 /* LSTAR */
 #define KC_STUB_UD       0x30 /* #UD: system calls and real ones */
 #define KC_STUB_RESUME   0x70 /* iretq: the debugger resumes a stop */
 #define KC_STUB_EXC      0x80 /* 16 bytes per vector */
 #define KC_STUB_EXC_SIZE 16
+
+/* Exceptions the CPU pushes an error code for: 8 10-14 17 21 29 30. */
+#define KC_VECTORS_WITH_ERROR_CODE 0x60227d00
+
+/*
+ * The frame an exception stub sits on (on the IST stack, past the error
+ * code, if any), and the #UD stub during a system call: what iretq pops,
+ * in 8-byte slots.
+ */
+#define KC_FRAME_RIP    0
+#define KC_FRAME_CS     1
+#define KC_FRAME_RFLAGS 2
+#define KC_FRAME_RSP    3
+#define KC_FRAME_SS     4
+#define KC_FRAME_SIZE   (5 * 8)
 
 #endif

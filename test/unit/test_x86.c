@@ -137,6 +137,99 @@ Test(ist_frames, guest_stack_pointers_elsewhere_are_refused)
 	cr_assert_null(kc_gmem_ist(ist_mem, KC_IST_BASE, UINT64_MAX));
 }
 
+/* The vectors the CPU pushes an error code for (Intel SDM vol. 3, 6.13):
+ * #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP, #VC, #SX. */
+Test(ist_frames, error_codes_come_with_the_documented_vectors)
+{
+	static const unsigned with[] = {8, 10, 11, 12, 13, 14, 17, 21, 29, 30};
+	unsigned v, i, n = 0;
+
+	for (v = 0; v < 40; v++) {
+		bool want = false;
+
+		for (i = 0; i < sizeof(with) / sizeof(with[0]); i++)
+			want |= with[i] == v;
+		cr_assert_eq(kc_x86_has_error_code(v), want, "vector %u", v);
+		n += want;
+	}
+	cr_assert_eq(n, 10);
+}
+
+Test(ist_frames, an_exception_frame_starts_past_its_error_code)
+{
+	uint64_t rsp = KC_IST_TOP - 48, err = 1, *f;
+
+	memcpy(ist_mem + rsp, &(uint64_t){0x14}, 8);
+	f = kc_gmem_exc_frame(ist_mem, rsp, 14, &err);
+	cr_assert_eq(f, (uint64_t *)(ist_mem + rsp + 8));
+	cr_assert_eq(err, 0x14);
+	f = kc_gmem_exc_frame(ist_mem, rsp, KC_VEC_UD, &err);
+	cr_assert_eq(f, (uint64_t *)(ist_mem + rsp));
+	cr_assert_eq(err, 0);
+}
+
+Test(ist_frames, a_frame_reaching_past_the_stack_is_refused)
+{
+	/* Room for a #UD frame, not for a #PF frame and its error code. */
+	cr_assert_not_null(
+	    kc_gmem_exc_frame(ist_mem, KC_IST_TOP - 40, KC_VEC_UD, NULL));
+	cr_assert_null(kc_gmem_exc_frame(ist_mem, KC_IST_TOP - 40, 14, NULL));
+	cr_assert_null(kc_gmem_exc_frame(ist_mem, KC_IST_BASE - 8, 14, NULL));
+	cr_assert_null(kc_gmem_exc_frame(ist_mem, UINT64_MAX - 8, 6, NULL));
+}
+
+/* The fault report reads the frame through the same check. */
+static struct kc_image fault_img;
+static struct kc_vm fault_vm;
+static struct kc_result fault_res;
+
+static void make_fault_vm(void)
+{
+	uint64_t next;
+
+	fake_vm_init(&fault_vm, &fault_img, 0x500000, &next);
+	fault_vm.run = calloc(1, sizeof(*fault_vm.run));
+	fault_vm.res = &fault_res;
+}
+
+static void free_fault_vm(void)
+{
+	free(fault_vm.run);
+	free(fault_vm.mem);
+}
+
+TestSuite(fault_report, .init = make_fault_vm, .fini = free_fault_vm);
+
+/* An exception frame at rsp: error code (when err_code), rip, cs. */
+static void exception_at(uint64_t rsp, bool err_code, uint64_t rip)
+{
+	uint64_t *p = (uint64_t *)(fault_vm.mem + rsp);
+
+	if (err_code)
+		*p++ = 0x10;
+	p[KC_FRAME_RIP] = rip;
+	p[KC_FRAME_CS] = KC_SEL_UCODE;
+	fault_vm.run->s.regs.regs.rsp = rsp;
+}
+
+Test(fault_report, names_the_rip_past_the_error_code)
+{
+	exception_at(KC_IST_TOP - 48, true, 0x401234);
+	cr_assert_eq(kc_vm_fault(&fault_vm, 13), KC_ERR_FAULT);
+	cr_assert_str_eq(fault_res.error, "general protection fault "
+	                                  "(selector 0x10) at RIP 0x401234");
+	exception_at(KC_IST_TOP - 40, false, 0x405678);
+	cr_assert_eq(kc_vm_fault(&fault_vm, 6), KC_ERR_FAULT);
+	cr_assert_str_eq(fault_res.error, "invalid opcode at RIP 0x405678");
+}
+
+Test(fault_report, a_frame_off_the_stack_is_not_read)
+{
+	fault_vm.run->s.regs.regs.rsp = KC_IST_TOP - 40; /* no room for err */
+	cr_assert_eq(kc_vm_fault(&fault_vm, 14), KC_ERR_FAULT);
+	cr_assert_str_eq(fault_res.error, "exception 14 with a bad stack");
+}
+
 /* READY as a user-mode `out` would bring it on a VMX/SVM host with IOPL
  * 3: rsp is the tenant's.  The handler must refuse, not read there. */
 static struct kc_image ready_img;
