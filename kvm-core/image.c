@@ -254,28 +254,24 @@ static int boot_vm(struct kc_image *img, const struct kc_elf_plan *plan,
                    kc_output_fn *out, void *out_ctx, struct kc_vm **vmp,
                    char *err, size_t errlen)
 {
-	struct kc_vm *vm = calloc(1, sizeof(*vm));
+	const struct kc_alloc alloc = {img->lay.heap_base, img->lay.heap_base,
+	                               img->lay.mmap_top, img->lay.mmap_top,
+	                               pt_next};
+	struct kc_files *files;
 	struct kvm_sregs sregs;
 	struct kc_result res;
+	struct kc_vm *vm;
 	int r;
 
-	if (vm == NULL)
-		return -ENOMEM;
-	vm->img = img;
-	vm->mem = mem;
-	vm->out = out;
-	vm->out_ctx = out_ctx;
+	kc_x86_sregs(&sregs, &img->lay);
+	r = kc_files_new(img->lim.data_dir, &files, err, errlen);
+	if (r == 0)
+		r = kc_vm_new(img, mem, &alloc, &sregs, files, out, out_ctx,
+		              &vm, err, errlen);
+	if (r)
+		return r;
 	vm->booting = true;
 	vm->res = &res;
-	vm->alloc =
-	    (struct kc_alloc){img->lay.heap_base, img->lay.heap_base,
-	                      img->lay.mmap_top, img->lay.mmap_top, pt_next};
-	kc_x86_sregs(&sregs, &img->lay);
-	r = kc_files_new(img->lim.data_dir, &vm->files, err, errlen);
-	if (r == 0)
-		r = kc_vm_open_kvm(vm, &sregs, err, errlen);
-	if (r)
-		goto fail;
 	kc_vm_enter_user(vm, plan->entry, rsp, 0);
 	r = (int)kc_vm_run(vm, img->lim.max_boot_time_ns);
 	if (r != KC_OK) {
@@ -298,18 +294,14 @@ static int boot_vm(struct kc_image *img, const struct kc_elf_plan *plan,
 	}
 	if (vmp) {
 		vm->res = NULL;
-		r = kc_vm_init_restore(vm);
-		if (r)
-			goto fail;
-		kc_image_get(img);
 		*vmp = vm;
 		return 0;
 	}
 	/* Booted; the VM is not kept. */
 fail:
-	kc_vm_close_kvm(vm);
-	kc_files_free(vm->files);
-	free(vm);
+	if (vm->mem == mem)
+		vm->mem = NULL; /* the build view: kc_image_boot unmaps it */
+	kc_vm_destroy(vm);
 	return r;
 }
 

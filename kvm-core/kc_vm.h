@@ -1,6 +1,6 @@
 /* Images and VMs: the state of a snapshot (struct kc_image) and of a VM
  * serving requests from it (struct kc_vm), and what vm.c does with them:
- * failures and faults, guest output. */
+ * the one constructor, failures and faults, guest output. */
 #ifndef KC_VM_H
 #define KC_VM_H
 
@@ -86,6 +86,18 @@ struct kc_vm {
 	uint64_t enosys_logged[KC_ENOSYS_LOGGED_WORDS]; /* see sys_proc.c */
 	struct kc_files *files; /* the snapshot's and the request's files */
 };
+
+/*
+ * The one constructor of a VM: on img (a new reference), guest memory at
+ * the host view mem, allocations as in alloc, the file table files, and a
+ * KVM VM and vCPU with sregs.  Takes files over, also on failure.  On
+ * success kc_vm_destroy() unmaps mem (set vm->mem to NULL to keep it);
+ * on failure the caller still owns it.  0 or -errno, reason in err.
+ */
+int kc_vm_new(struct kc_image *img, uint8_t *mem, const struct kc_alloc *alloc,
+              const struct kvm_sregs *sregs, struct kc_files *files,
+              kc_output_fn *out, void *out_ctx, struct kc_vm **vmp, char *err,
+              size_t errlen);
 
 /* Allocate the VM's restore list.  0 or -ENOMEM. */
 int kc_vm_init_restore(struct kc_vm *vm);

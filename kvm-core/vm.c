@@ -221,42 +221,59 @@ uint64_t kc_vm_charged(const struct kc_vm *vm)
 	       (now->brk_high - snap->brk_high);
 }
 
-int kc_vm_create(struct kc_image *img, kc_output_fn *out, void *out_ctx,
-                 struct kc_vm **vmp, char *err, size_t errlen)
+int kc_vm_new(struct kc_image *img, uint8_t *mem, const struct kc_alloc *alloc,
+              const struct kvm_sregs *sregs, struct kc_files *files,
+              kc_output_fn *out, void *out_ctx, struct kc_vm **vmp, char *err,
+              size_t errlen)
 {
-	struct kc_vm *vm = calloc(1, sizeof(*vm));
-	void *mem;
+	struct kc_vm *vm = files ? calloc(1, sizeof(*vm)) : NULL;
 	int r;
 
-	if (vm == NULL)
+	if (vm == NULL) {
+		kc_files_free(files);
+		snprintf(err, errlen, "out of memory for a VM");
 		return -ENOMEM;
-	mem = mmap(NULL, img->lay.mem_size, PROT_READ | PROT_WRITE,
-	           MAP_PRIVATE | MAP_NORESERVE, img->memfd, 0);
-	if (mem == MAP_FAILED) {
-		r = -errno;
-		snprintf(err, errlen, "mmap guest memory: %s", strerror(-r));
-		free(vm);
-		return r;
 	}
+	vm->vm_fd = vm->vcpu_fd = -1; /* nothing for kc_vm_destroy to close */
+	kc_image_get(img);
 	vm->img = img;
 	vm->mem = mem;
 	vm->out = out;
 	vm->out_ctx = out_ctx;
-	vm->alloc = img->alloc;
-	vm->files = kc_files_clone(img->files);
-	r = vm->files ? kc_vm_init_restore(vm) : -ENOMEM;
-	if (r == 0)
-		r = kc_vm_open_kvm(vm, &img->sregs, err, errlen);
+	vm->alloc = *alloc;
+	vm->files = files;
+	r = kc_vm_init_restore(vm);
+	if (r)
+		snprintf(err, errlen, "out of memory for a VM");
+	else
+		r = kc_vm_open_kvm(vm, sregs, err, errlen);
 	if (r) {
-		munmap(mem, img->lay.mem_size);
-		kc_files_free(vm->files);
-		free(vm->restore.bits);
-		free(vm);
+		vm->mem = NULL; /* the caller's still */
+		kc_vm_destroy(vm);
 		return r;
 	}
-	kc_image_get(img);
 	*vmp = vm;
 	return 0;
+}
+
+int kc_vm_create(struct kc_image *img, kc_output_fn *out, void *out_ctx,
+                 struct kc_vm **vmp, char *err, size_t errlen)
+{
+	void *mem = mmap(NULL, img->lay.mem_size, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_NORESERVE, img->memfd, 0);
+	int r;
+
+	if (mem == MAP_FAILED) {
+		r = -errno;
+		snprintf(err, errlen, "mmap guest memory: %s", strerror(-r));
+		return r;
+	}
+	r = kc_vm_new(img, mem, &img->alloc, &img->sregs,
+	              kc_files_clone(img->files), out, out_ctx, vmp, err,
+	              errlen);
+	if (r)
+		munmap(mem, img->lay.mem_size);
+	return r;
 }
 
 void kc_vm_destroy(struct kc_vm *vm)

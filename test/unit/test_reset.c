@@ -2,10 +2,12 @@
  * the sync-register area are plain memory, so what the next request would
  * find is checked here directly. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "kc_elf.h"
+#include "kc_files.h"
 #include "kc_gmem.h"
 #include "kc_layout.h"
 #include "kc_pagetable.h"
@@ -177,4 +179,27 @@ Test(reset, unchanged_segments_cost_nothing)
 	cr_assert_eq(run.kvm_dirty_regs & KVM_SYNC_X86_SREGS, 0);
 	kc_vm_stats(&vm, &st);
 	cr_assert_eq(st.sregs_restores, 0);
+}
+
+TestSuite(vm_new, .init = make_vm);
+
+/* Without KVM (no kc_init in this process) the one constructor fails at
+ * KVM_CREATE_VM: it frees what it took over and leaves the image's
+ * reference count and the memory to the caller. */
+Test(vm_new, a_vm_that_cannot_be_built_leaves_image_and_memory_alone)
+{
+	struct kc_files *files;
+	struct kc_vm *nvm = NULL;
+	char err[128];
+
+	img.refs = 1;
+	cr_assert_eq(kc_files_new(NULL, &files, err, sizeof(err)), 0, "%s",
+	             err);
+	cr_assert_eq(kc_vm_new(&img, vm.mem, &img.alloc, &img.sregs, files,
+	                       NULL, NULL, &nvm, err, sizeof(err)),
+	             -EIO);
+	cr_assert(strstr(err, "KVM_CREATE_VM"), "%s", err);
+	cr_assert_null(nvm);
+	cr_assert_eq(img.refs, 1);
+	vm.mem[0x400000] = 1; /* still mapped */
 }
