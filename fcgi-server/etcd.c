@@ -254,6 +254,14 @@ static int post_one(struct fs_etcd *e, size_t i, const char *path,
 	return r;
 }
 
+static void prefix_reason(char *err, size_t errlen, const char *what)
+{
+	char was[256];
+
+	snprintf(was, sizeof(was), "%s", err);
+	snprintf(err, errlen, "%s%s", what, was);
+}
+
 /* POST req (consumed) to path on the endpoint that answered last, then
  * on each other in turn. */
 static int call(struct fs_etcd *e, const char *path, json_t *req, json_t **ans,
@@ -278,6 +286,8 @@ static int call(struct fs_etcd *e, const char *path, json_t *req, json_t **ans,
 		}
 	}
 	free(body);
+	if (r == -EHOSTUNREACH && e->nep > 1)
+		prefix_reason(err, errlen, "no etcd endpoint answered; last: ");
 	return r;
 }
 

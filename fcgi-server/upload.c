@@ -31,6 +31,14 @@ void fs_upload_route(const struct fs_conf *c, const struct fs_param *p,
 	if (r->content_length > c->upload_max_size)
 		return fs_route_error(r, 413,
 		                      "program larger than upload_max_size\n");
+	/* Refused before its body is read: etcd would refuse the write. */
+	if (!strcmp(c->program_store, "etcd") &&
+	    r->content_length > FS_ETCD_MAX_VALUE)
+		return fs_route_error(
+		    r, 413,
+		    "program larger than etcd's request limit allows "
+		    "(program_store = etcd keeps each program in one etcd "
+		    "value; programs are not split)\n");
 	r->kind = FS_ROUTE_UPLOAD;
 }
 
