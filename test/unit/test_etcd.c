@@ -274,6 +274,60 @@ Test(etcd, without_quorum_a_commit_fails_and_writes_nothing)
 	    -EHOSTUNREACH);
 }
 
+/* A writer's commits: how many succeeded, in *ok; versions must rise. */
+static void commit_many(const char *tenant, int n, int fd)
+{
+	struct fs_etcd w;
+	uint64_t v = 0, last = 0;
+	int i, ok = 0;
+
+	cr_assert_eq(fs_etcd_open(&w, endpoint, err, sizeof(err)), 0);
+	for (i = 0; i < n; i++) {
+		int r = fs_store_commit(&w, "/kf", tenant, "p", 1, &v, err,
+		                        sizeof(err));
+
+		if (r == 0 && v > last) {
+			ok++;
+			last = v;
+		} else if (r == 0) {
+			ok = -1000; /* a version went backwards */
+		}
+	}
+	cr_assert_eq(write(fd, &ok, sizeof(ok)), sizeof(ok));
+	fs_etcd_close(&w);
+}
+
+Test(etcd, racing_uploads_lose_none_and_share_one_order)
+{
+	struct fs_etcd_kv prog;
+	int fds[2], ok[2], i;
+	uint64_t v = 0;
+	pid_t pid[2];
+
+	cr_assert_eq(pipe(fds), 0);
+	for (i = 0; i < 2; i++) {
+		pid[i] = fork();
+		if (pid[i] == 0) {
+			commit_many("race.test", 15, fds[1]);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		waitpid(pid[i], NULL, 0);
+		cr_assert_eq(read(fds[0], &ok[i], sizeof(ok[i])),
+		             sizeof(ok[i]));
+		cr_assert_gt(ok[i], 0);
+	}
+	/* Without the compare-and-swap two commits would read the same
+	 * version and write the same next one: fewer versions than
+	 * commits. */
+	cr_assert_eq(
+	    fs_store_fetch(&e, "/kf", "race.test", &prog, &v, err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_eq(v, (uint64_t)(ok[0] + ok[1]));
+	fs_etcd_kv_free(&prog);
+}
+
 static int watch_stop_at_version(void *ctx, const char *key, size_t keylen,
                                  int64_t rev)
 {
