@@ -1,8 +1,11 @@
 #!/bin/sh
 # program_store = etcd: two kvm-fpm nodes (own ini, socket, program_dir)
 # share one real etcd.  An upload to one is served by the other within
-# 1 s; with etcd down an upload is refused and both keep serving the last
-# version, through a restart too; with etcd back they catch up.
+# 1 s; a node cut off alone (its relay to etcd killed) keeps its last
+# version and catches up when its link is back; with etcd down an upload
+# is refused and both keep serving the last version, through a restart
+# too; with etcd back they catch up; so does a node started after an
+# upload, and one reloaded.
 . test/blackbox/lib.sh
 require_kvm
 if [ ! -x /usr/bin/etcd ]; then
@@ -37,12 +40,41 @@ start_etcd() {
 	return 1
 }
 
+# Node b reaches etcd through a relay: killing it cuts b off alone.
+RELAY_PORT=$(free_port)
+start_relay() {
+	python3 test/blackbox/tcp_relay.py "$RELAY_PORT" "$ETCD_PORT" &
+	RELAY_PID=$!
+	PIDS="$PIDS $RELAY_PID"
+	for _ in $(seq $((50 * SCALE))); do
+		curl -sf "http://127.0.0.1:$RELAY_PORT/health" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "the relay did not start"
+	return 1
+}
+
+stop_relay() {
+	kill -KILL "$RELAY_PID" 2>/dev/null
+	wait "$RELAY_PID" 2>/dev/null
+}
+
+# wait_log NODE COUNT PATTERN: until the node's log has more than COUNT
+# lines matching PATTERN
+wait_log() {
+	for _ in $(seq $((100 * SCALE))); do
+		[ "$(grep -c "$3" "$T/kvm-fpm.log.$1")" -gt "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 stop_etcd() {
 	kill -KILL "$ETCD_PID" 2>/dev/null
 	wait "$ETCD_PID" 2>/dev/null
 }
 
-# node_ini NAME: a node of its own sharing the etcd
+# node_ini NAME ETCD_URL: a node of its own sharing the etcd
 node_ini() {
 	cat >"$T/$1.ini" <<INI
 [global]
@@ -53,7 +85,7 @@ log = $T/kvm-fpm.log.$1
 log_level = info
 program_dir = $T/$1-programs
 program_store = etcd
-etcd_endpoints = http://127.0.0.1:$(free_port), $ETCD_URL
+etcd_endpoints = http://127.0.0.1:$(free_port), $2
 etcd_prefix = /kvm-fpm-test-$$
 
 [tenant:upload.test]
@@ -143,14 +175,15 @@ upload_ok() {
 	fi
 }
 
-for v in 1 2 3 4 5; do
+for v in 1 2 3 4 5 6; do
 	tenant-sdk/bin/kvm-fpm-cc -O1 -DVERSION="$v" -o "$T/v$v" \
 		test/guest/programs/version.c || not_ok "build version $v"
 done
 
 start_etcd || exit 1
-node_ini a
-node_ini b
+start_relay || exit 1
+node_ini a "$ETCD_URL"
+node_ini b "http://127.0.0.1:$RELAY_PORT"
 start_node a || exit 1
 start_node b || exit 1
 check "before any upload both nodes serve version 0" \
@@ -170,45 +203,57 @@ request a "$T/big"
 check "a program over etcd's request limit: 413 with the reason ($BODY)" \
 	answered 413 "programs are not split"
 
+# --- node b alone cut off: it serves its last version, then catches up
+LOST="etcd: .*serving the programs"
+n_b=$(grep -c "$LOST" "$T/kvm-fpm.log.b")
+stop_relay
+check "node b notices that it lost etcd" wait_log b "$n_b" "$LOST"
+upload_ok a "$T/v3" 3
+check "... node b, cut off, still serves version 2" [ "$(version b)" = "version 2" ]
+n_b=$(grep -c "etcd: caught up" "$T/kvm-fpm.log.b")
+start_relay || exit 1
+check "... with its link back, node b catches up" \
+	wait_log b "$n_b" "etcd: caught up"
+check "... and serves version 3" [ "$(version b)" = "version 3" ]
+
 # --- etcd down: refused, nothing changes anywhere, a restart still serves
 stop_etcd
-request a "$T/v3"
+request a "$T/v4"
 check "with etcd down an upload is refused: $STATUS $BODY" \
 	answered 503 "not stored in etcd, nothing changed"
-check "... node a still serves version 2" [ "$(version a)" = "version 2" ]
-check "... node b still serves version 2" [ "$(version b)" = "version 2" ]
-check "... node a's program_dir still holds version 2" \
-	[ "$(cat "$T/a-programs/upload.test.version")" = 2 ]
+check "... node a still serves version 3" [ "$(version a)" = "version 3" ]
+check "... node b still serves version 3" [ "$(version b)" = "version 3" ]
+check "... node a's program_dir still holds version 3" \
+	[ "$(cat "$T/a-programs/upload.test.version")" = 3 ]
 stop_node b
 start_node b || exit 1
-check "node b restarted without etcd serves version 2" \
-	[ "$(version b)" = "version 2" ]
+check "node b restarted without etcd serves version 3" \
+	[ "$(version b)" = "version 3" ]
 
 # --- etcd back: both catch up, uploads work again
 n_a=$(grep -c "etcd: caught up" "$T/kvm-fpm.log.a")
+n_b=$(grep -c "etcd: caught up" "$T/kvm-fpm.log.b")
 start_etcd || exit 1
-for _ in $(seq $((100 * SCALE))); do
-	[ "$(grep -c "etcd: caught up" "$T/kvm-fpm.log.a")" -gt "$n_a" ] &&
-		[ "$(grep -c "etcd: caught up" "$T/kvm-fpm.log.b")" -gt 1 ] && break
-	sleep 0.1
-done
-upload_ok a "$T/v3" 3
-serves_within b "version 3"
+if wait_log a "$n_a" "etcd: caught up" &&
+	wait_log b "$n_b" "etcd: caught up"; then
+	ok "etcd back: both nodes catch up"
+else
+	not_ok "etcd back: a node did not catch up"
+fi
+upload_ok a "$T/v4" 4
+serves_within b "version 4"
 
 # --- a node that was down while an upload happened catches up at start
 stop_node b
-upload_ok a "$T/v4" 4
+upload_ok a "$T/v5" 5
 start_node b || exit 1
-serves_within b "version 4"
+serves_within b "version 5"
 
 # --- a reload (SIGHUP) restarts the watcher on the new tenants
 kill -HUP "$PID_a"
-for _ in $(seq $((100 * SCALE))); do
-	grep -q "reloaded" "$T/kvm-fpm.log.a" && break
-	sleep 0.1
-done
-upload_ok b "$T/v5" 5
-serves_within a "version 5"
+wait_log a 0 "reloaded" || not_ok "node a did not reload"
+upload_ok b "$T/v6" 6
+serves_within a "version 6"
 
 if grep -q "refused\|not stored" "$T/kvm-fpm.log.b"; then
 	not_ok "node b logged a refusal"; grep "refused\|not stored" "$T/kvm-fpm.log.b"
