@@ -13,7 +13,7 @@
 #include "values.h"
 
 #define WHY_MAX  256
-#define KEYS_MAX 24
+#define KEYS_MAX 32
 #define NS_PER_S 1000000000ULL
 #define DEF_LINE UINT_MAX /* "set on line": by -d, not by the file */
 
@@ -60,6 +60,9 @@ static const struct conf_key global_keys[] = {
      RANGE(1000000, 3600 * NS_PER_S), .def = "5s"},
     {K("pid", str), G(pid), .none = "none"},
     {K("key_dir", str), G(key_dir), .none = "none"},
+    {K("program_store", str), G(program_store), .def = "dir"},
+    {K("etcd_endpoints", str), G(etcd_endpoints), .none = ""},
+    {K("etcd_prefix", str), G(etcd_prefix), .def = "/kvm-fpm"},
 };
 
 /* Defaults: fs_conf_tenant_init() (limits from kc_limits_default()). */
@@ -262,6 +265,28 @@ static int validate_tenant(struct load *ld)
 	return 0;
 }
 
+/* program_store = etcd needs endpoints, and program_dir as its cache. */
+static int validate_store(struct load *ld)
+{
+	const struct fs_conf *c = ld->c;
+	unsigned line;
+
+	line = key_line(&global_section, ld->global_seen, "program_store");
+	if (strcmp(c->program_store, "dir") && strcmp(c->program_store, "etcd"))
+		return fail(ld, "global", line, "program_store", -EINVAL,
+		            "\"%s\" is neither dir nor etcd", c->program_store);
+	if (strcmp(c->program_store, "etcd"))
+		return 0;
+	if (c->etcd_endpoints == NULL)
+		return fail(ld, "global", line, "program_store", -EINVAL,
+		            "etcd needs etcd_endpoints");
+	line = key_line(&global_section, ld->global_seen, "etcd_prefix");
+	if (strchr(c->etcd_prefix, '\n') || !c->etcd_prefix[0])
+		return fail(ld, "global", line, "etcd_prefix", -EINVAL,
+		            "must be a non-empty key prefix");
+	return 0;
+}
+
 /* At the end of the file, so that it also sees the defaults. */
 static int validate_global(struct load *ld)
 {
@@ -291,7 +316,7 @@ static int validate_global(struct load *ld)
 	if (!strcmp(c->status_path, c->ping_path))
 		return fail(ld, "global", line, "ping_path", -EINVAL,
 		            "\"%s\" is also status_path", c->ping_path);
-	return 0;
+	return validate_store(ld);
 }
 
 static int end_section(struct load *ld)

@@ -52,6 +52,9 @@ struct fs_conf {
 	uint64_t request_read_timeout_ns; /* to read a whole request */
 	char *pid;     /* the master's pid file; NULL: none */
 	char *key_dir; /* HOST.key files for tenants without a key; or NULL */
+	char *program_store;  /* "dir" or "etcd" (README, "Several nodes") */
+	char *etcd_endpoints; /* "http://a:2379,http://b:2379"; or NULL */
+	char *etcd_prefix;    /* every key kvm-fpm writes starts with it */
 	struct fs_tenant_conf *tenants;
 	size_t tenant_count;
 };

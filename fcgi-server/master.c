@@ -23,6 +23,7 @@
 #include "scoreboard.h"
 #include "seccomp_filter.h"
 #include "server.h"
+#include "store.h"
 #include "worker.h"
 
 #define STOP_GRACE_S 30 /* SIGQUIT: in-flight requests may take this */
@@ -33,6 +34,7 @@ struct child {
 	pid_t pid;
 	unsigned gen;
 	unsigned slot; /* in the scoreboard */
+	int store_fd;  /* program_store = etcd: its uploads come here; or -1 */
 };
 
 struct master {
@@ -53,6 +55,13 @@ struct master {
 	bool allow_root;     /* -R: workers may keep uid 0 */
 	int stopping;        /* 0, SIGQUIT or SIGTERM */
 	time_t stop_since;
+	/* program_store = etcd: the master commits the workers' uploads
+	 * (they have no network); a child of its own watches etcd. */
+	bool etcd;
+	struct fs_etcd store;
+	int worker_store_fd; /* the next worker's end, during spawn() */
+	pid_t watcher;       /* or 0 */
+	time_t watcher_since;
 };
 
 static int sig_pipe[2] = {-1, -1};
@@ -90,6 +99,32 @@ static void set_handler(int sig, void (*fn)(int))
 static const int master_signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT,
                                      SIGHUP,  SIGUSR1, SIGUSR2};
 
+/* In a new child: the master's ends of the workers' upload sockets are
+ * not its business (a worker must not read another's uploads). */
+static void close_store_fds(struct master *m)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nkids; i++)
+		if (m->kids[i].store_fd >= 0)
+			close(m->kids[i].store_fd);
+}
+
+/* In a new child: the default signals, but for SIGINT.  A terminal's
+ * Ctrl-C reaches the whole foreground process group; the master stops
+ * its children itself (SIGTERM), so that a stop is not logged as
+ * children killed by SIGINT. */
+static void child_signals(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(master_signals) / sizeof(int); i++)
+		set_handler(master_signals[i], SIG_DFL);
+	set_handler(SIGINT, SIG_IGN);
+	close(sig_pipe[0]);
+	close(sig_pipe[1]);
+}
+
 static void worker_main(struct master *m, unsigned slot)
 {
 	struct fs_worker_config cfg = {m->fcgi_fd, m->scgi_fd,
@@ -97,27 +132,20 @@ static void worker_main(struct master *m, unsigned slot)
 	                               &worker_reopen};
 	struct fs_server srv;
 	char err[256];
-	size_t i;
 	int rc;
 
-	for (i = 0; i < sizeof(master_signals) / sizeof(int); i++)
-		set_handler(master_signals[i], SIG_DFL);
+	child_signals(); /* SIGTERM: stop now */
 	set_handler(SIGQUIT, on_worker_signal);
 	set_handler(SIGUSR1, on_worker_signal);
-	set_handler(SIGTERM, SIG_DFL); /* stop now */
-	/* A terminal's Ctrl-C reaches the whole foreground process group;
-	 * the master stops its workers itself (SIGTERM), so that a stop is
-	 * not logged as workers killed by SIGINT. */
-	set_handler(SIGINT, SIG_IGN);
-	close(sig_pipe[0]);
-	close(sig_pipe[1]);
 	if (m->pid_fd >= 0)
 		close(m->pid_fd); /* the lock stays with the master's fd */
 	if (m->status_fd >= 0)
 		close(m->status_fd);
+	close_store_fds(m);
 	fs_sb_worker_start(m->sb, slot, getpid());
 	if (fs_server_init(&srv, &m->conf, &m->tenants, m->sb, (int)slot))
 		_exit(1);
+	srv.store_fd = m->worker_store_fd;
 	/* Nothing of a request is read before the worker is jailed. */
 	if (fs_jail_enter(&m->jail, err, sizeof(err)) ||
 	    fs_seccomp_install(err, sizeof(err))) {
@@ -143,9 +171,27 @@ static int free_slot(const struct master *m)
 	return -1;
 }
 
+/* program_store = etcd: a socket pair for the next worker's uploads, the
+ * master's end not blocking it for long.  -1s otherwise. */
+static int open_store_fds(struct master *m, int sv[2])
+{
+	struct timeval tv = {2, 0};
+
+	sv[0] = sv[1] = -1;
+	if (!m->etcd)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		fs_log(LOG_ERR, NULL, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return 0;
+}
+
 static void spawn(struct master *m)
 {
-	int slot = free_slot(m);
+	int slot = free_slot(m), sv[2];
 	pid_t pid;
 
 	if (m->nkids == m->cap) {
@@ -165,14 +211,27 @@ static void spawn(struct master *m)
 	 * each boot what the master can boot once for all of them. */
 	for (size_t i = 0; i < m->tenants.n; i++)
 		fs_tenant_refresh(&m->tenants.v[i], m->sb);
+	if (open_store_fds(m, sv))
+		return;
 	pid = fork();
 	if (pid < 0) {
 		fs_log(LOG_ERR, NULL, "fork: %s", strerror(errno));
+		if (sv[0] >= 0) {
+			close(sv[0]);
+			close(sv[1]);
+		}
 		return;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		if (sv[0] >= 0)
+			close(sv[0]);
+		m->worker_store_fd = sv[1];
 		worker_main(m, (unsigned)slot);
-	m->kids[m->nkids++] = (struct child){pid, m->gen, (unsigned)slot};
+	}
+	if (sv[1] >= 0)
+		close(sv[1]);
+	m->kids[m->nkids++] =
+	    (struct child){pid, m->gen, (unsigned)slot, sv[0]};
 }
 
 static unsigned count_gen(const struct master *m, unsigned gen)
@@ -202,10 +261,19 @@ static void reap(struct master *m)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		unsigned i, gen = 0;
 
+		if (pid == m->watcher) {
+			fs_log(m->stopping ? LOG_INFO : LOG_WARNING, NULL,
+			       "the etcd watcher %d ended (status %d)",
+			       (int)pid, status);
+			m->watcher = 0;
+			continue;
+		}
 		for (i = 0; i < m->nkids; i++)
 			if (m->kids[i].pid == pid) {
 				gen = m->kids[i].gen;
 				fs_sb_worker_gone(m->sb, m->kids[i].slot);
+				if (m->kids[i].store_fd >= 0)
+					close(m->kids[i].store_fd);
 				m->kids[i] = m->kids[--m->nkids];
 				break;
 			}
@@ -231,6 +299,79 @@ static void reap(struct master *m)
 	}
 	while (!m->stopping && count_gen(m, m->gen) < m->conf.workers)
 		spawn(m);
+}
+
+/* The etcd watcher: a child with the workers' user and no capabilities,
+ * but network and no seccomp filter (it talks to etcd); it writes
+ * program_dir and bumps the scoreboard, like a worker's upload. */
+static void watcher_main(struct master *m)
+{
+	char err[512];
+
+	child_signals();
+	close_store_fds(m);
+	if (m->pid_fd >= 0)
+		close(m->pid_fd);
+	if (m->status_fd >= 0)
+		close(m->status_fd);
+	close(m->fcgi_fd);
+	if (m->scgi_fd >= 0)
+		close(m->scgi_fd);
+	if (fs_jail_enter(&m->jail, err, sizeof(err))) {
+		fs_log(LOG_ALERT, NULL, "etcd watcher: %s", err);
+		_exit(EXIT_NO_JAIL);
+	}
+	fs_store_watch_forever(m->conf.etcd_endpoints, m->conf.etcd_prefix,
+	                       &m->tenants, m->sb);
+}
+
+/* At most one a second: a watcher that cannot start must not spin. */
+static void start_watcher(struct master *m)
+{
+	pid_t pid;
+
+	if (!m->etcd || m->stopping || m->watcher ||
+	    time(NULL) == m->watcher_since)
+		return;
+	m->watcher_since = time(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fs_log(LOG_ERR, NULL, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0)
+		watcher_main(m);
+	m->watcher = pid;
+}
+
+static void stop_watcher(struct master *m)
+{
+	if (m->watcher)
+		kill(m->watcher, SIGTERM);
+}
+
+/* A worker's upload: commit it to etcd (blocking) and answer. */
+static void serve_store(struct master *m, struct child *k)
+{
+	if (!m->etcd || fs_store_serve(k->store_fd, &m->store,
+	                               m->conf.etcd_prefix, &m->tenants)) {
+		close(k->store_fd);
+		k->store_fd = -1;
+	}
+}
+
+/* program_store = etcd: the client the master commits uploads with. */
+static int open_store(const struct fs_conf *c, struct fs_etcd *e)
+{
+	char err[256];
+
+	if (strcmp(c->program_store, "etcd"))
+		return 0;
+	if (fs_etcd_open(e, c->etcd_endpoints, err, sizeof(err))) {
+		fs_log(LOG_ERR, NULL, "etcd_endpoints: %s", err);
+		return -1;
+	}
+	return 0;
 }
 
 /* The status listener's server answers ping and status only; it runs no
@@ -308,6 +449,7 @@ static void reload(struct master *m)
 	struct fs_conf conf;
 	struct fs_tenants tenants;
 	struct fs_jail jail;
+	struct fs_etcd store = {0};
 	char err[512];
 
 	if (fs_conf_reload(&m->conf, &conf, err, sizeof(err))) {
@@ -319,10 +461,21 @@ static void reload(struct master *m)
 		fs_conf_free(&conf);
 		return;
 	}
-	if (fs_tenants_load(&tenants, &conf, m->sb)) {
+	if (open_store(&conf, &store)) {
+		fs_log(LOG_ERR, NULL, "reload refused: see above");
 		fs_conf_free(&conf);
 		return;
 	}
+	if (fs_tenants_load(&tenants, &conf, m->sb)) {
+		fs_etcd_close(&store);
+		fs_conf_free(&conf);
+		return;
+	}
+	/* The watcher watches the old tenants: a new one starts. */
+	stop_watcher(m);
+	fs_etcd_close(&m->store);
+	m->store = store;
+	m->etcd = store.nep > 0;
 	/* Children have their own copies; the master's can go now. */
 	fs_server_fini(&m->status_srv);
 	fs_tenants_free(&m->tenants);
@@ -362,6 +515,7 @@ static void handle_signal(struct master *m, int sig)
 		m->stopping = sig == SIGQUIT ? SIGQUIT : SIGTERM;
 		m->stop_since = time(NULL);
 		signal_kids(m, m->stopping, 0);
+		stop_watcher(m);
 		fs_log(LOG_NOTICE, NULL, "stopping (%s)",
 		       sig == SIGQUIT ? "graceful" : "now");
 	}
@@ -452,6 +606,9 @@ static int setup(struct master *m, int inherited)
 	}
 	if (fs_tenants_load(&m->tenants, &m->conf, m->sb))
 		return 1;
+	if (open_store(&m->conf, &m->store))
+		return 1;
+	m->etcd = m->store.nep > 0;
 	if (init_status_server(m))
 		return 1;
 	fs_log(LOG_NOTICE, NULL,
@@ -461,11 +618,43 @@ static int setup(struct master *m, int inherited)
 	return 0;
 }
 
+/* Wait (up to a second) for a signal, a status request or a worker's
+ * upload, and handle what came. */
+static void master_wait(struct master *m)
+{
+	unsigned i, n = m->nkids;
+	struct pollfd *pfd = calloc(2 + n, sizeof(*pfd));
+	unsigned char sigs[64];
+	ssize_t k, j;
+
+	if (pfd == NULL) {
+		sleep(1);
+		return;
+	}
+	pfd[0] = (struct pollfd){sig_pipe[0], POLLIN, 0};
+	pfd[1] = (struct pollfd){m->status_fd, POLLIN, 0};
+	for (i = 0; i < n; i++)
+		pfd[2 + i] = (struct pollfd){m->kids[i].store_fd, POLLIN, 0};
+	if (poll(pfd, 2 + n, 1000) > 0) {
+		/* Before the signals: a reap reorders kids[]. */
+		for (i = 0; i < n; i++)
+			if (pfd[2 + i].revents)
+				serve_store(m, &m->kids[i]);
+		if (pfd[0].revents) {
+			k = read(sig_pipe[0], sigs, sizeof(sigs));
+			for (j = 0; j < k; j++)
+				handle_signal(m, sigs[j]);
+		}
+		if (pfd[1].revents && !m->stopping)
+			serve_status_conn(m);
+	}
+	free(pfd);
+}
+
 int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited,
                   bool allow_root)
 {
 	struct master m;
-	unsigned char sigs[64];
 
 	memset(&m, 0, sizeof(m));
 	m.conf = *conf;
@@ -479,24 +668,14 @@ int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited,
 	}
 	reap(&m); /* spawns the first generation */
 	while (!m.stopping || m.nkids > 0) {
-		struct pollfd pfd[2] = {{sig_pipe[0], POLLIN, 0},
-		                        {m.status_fd, POLLIN, 0}};
-		ssize_t k, i;
-
-		if (poll(pfd, m.status_fd >= 0 ? 2 : 1, 1000) <= 0)
-			goto tick;
-		if (pfd[0].revents) {
-			k = read(sig_pipe[0], sigs, sizeof(sigs));
-			for (i = 0; i < k; i++)
-				handle_signal(&m, sigs[i]);
-		}
-		if (pfd[1].revents && !m.stopping)
-			serve_status_conn(&m);
-	tick:
+		start_watcher(&m);
+		master_wait(&m);
 		sample_listen_queue(&m); /* for pages the workers serve */
 		if (m.stopping)
 			escalate(&m);
 	}
+	stop_watcher(&m);
+	fs_etcd_close(&m.store);
 	if (inherited < 0 && m.conf.listen[0] == '/')
 		unlink(m.conf.listen);
 	fs_pidfile_remove(m.pid_path, m.pid_fd);

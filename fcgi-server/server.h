@@ -29,6 +29,7 @@ struct fs_server {
 	int sb_slot; /* this worker's scoreboard slot */
 	uint64_t served;
 	bool status_only; /* the master's status listener: no tenants */
+	int store_fd;     /* program_store = etcd: to the master; else -1 */
 };
 
 /* Set up a worker's server.  0 or -ENOMEM. */

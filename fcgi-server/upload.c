@@ -9,6 +9,7 @@
 #include "log.h"
 #include "program.h"
 #include "scoreboard.h"
+#include "store.h"
 #include "upload.h"
 
 void fs_upload_route(const struct fs_conf *c, const struct fs_param *p,
@@ -30,6 +31,14 @@ void fs_upload_route(const struct fs_conf *c, const struct fs_param *p,
 	if (r->content_length > c->upload_max_size)
 		return fs_route_error(r, 413,
 		                      "program larger than upload_max_size\n");
+	/* Refused before its body is read: etcd would refuse the write. */
+	if (!strcmp(c->program_store, "etcd") &&
+	    r->content_length > FS_ETCD_MAX_VALUE)
+		return fs_route_error(
+		    r, 413,
+		    "program larger than etcd's request limit allows "
+		    "(program_store = etcd keeps each program in one etcd "
+		    "value; programs are not split)\n");
 	r->kind = FS_ROUTE_UPLOAD;
 }
 
@@ -55,6 +64,27 @@ static int publish(struct fs_server *s, struct fs_tenant *t, const void *elf,
 	return r;
 }
 
+/* program_store = etcd: the master commits to etcd (a worker has no
+ * network), then this node takes the version at once; the watcher would
+ * within moments, but the uploader's next request must see it. */
+static int publish_etcd(struct fs_server *s, struct fs_tenant *t,
+                        const void *elf, size_t len, uint64_t *version,
+                        uint64_t *sbv, char *err, size_t errlen)
+{
+	char why[256];
+	int r = fs_store_ask(s->store_fd, t->conf->name, elf, len, version, err,
+	                     errlen);
+
+	if (r)
+		return r;
+	r = fs_store_apply(t, s->sb, *version, elf, len, sbv, why, sizeof(why));
+	if (r < 0)
+		fs_log(LOG_ERR, t->conf->name,
+		       "version %llu is in etcd but not stored here: %s",
+		       (unsigned long long)*version, why);
+	return r;
+}
+
 static int answer(int status, const char *fmt, const char *arg,
                   fs_write_fn *write, void *ctx, int *statusp)
 {
@@ -63,6 +93,43 @@ static int answer(int status, const char *fmt, const char *arg,
 	*statusp = status;
 	snprintf(body, sizeof(body), fmt, arg);
 	return fs_write_plain(status, body, write, ctx);
+}
+
+/* After the checks: etcd has it (200) or nothing changed (503). */
+static int answer_etcd(struct fs_server *s, const struct fs_route *r,
+                       struct kc_image *img, const void *elf, size_t len,
+                       fs_write_fn *write, void *ctx, int *statusp)
+{
+	struct fs_tenant *t = r->tenant;
+	const char *name = t->conf->name;
+	uint64_t version = 0, sbv = 0;
+	char err[256];
+	int rc = publish_etcd(s, t, elf, len, &version, &sbv, err, sizeof(err));
+
+	if (rc < 0 && version == 0) {
+		kc_image_put(img);
+		fs_log(LOG_ERR, name, "upload not stored in etcd: %s", err);
+		return answer(
+		    rc == -EFBIG ? 413 : 503,
+		    "upload not stored in etcd, nothing changed: %s\n", err,
+		    write, ctx, statusp);
+	}
+	/* 0: a newer version got here first; this one is superseded. */
+	if (rc > 0) {
+		if (t->img)
+			kc_image_put(t->img);
+		t->img = img;
+		t->program = sbv;
+	} else {
+		kc_image_put(img);
+	}
+	fs_log(LOG_NOTICE, name, "live update: %zu bytes, etcd version %llu",
+	       len, (unsigned long long)version);
+	snprintf(err, sizeof(err),
+	         "%s now runs the uploaded program (%zu bytes, version %llu, "
+	         "in etcd)",
+	         name, len, (unsigned long long)version);
+	return answer(200, "%s\n", err, write, ctx, statusp);
 }
 
 int fs_upload_answer(struct fs_server *s, const struct fs_route *r,
@@ -95,6 +162,8 @@ int fs_upload_answer(struct fs_server *s, const struct fs_route *r,
 		              "upload refused, the old program stays: %s\n",
 		              err, write, ctx, statusp);
 	}
+	if (s->store_fd >= 0)
+		return answer_etcd(s, r, img, elf, len, write, ctx, statusp);
 	rc = publish(s, t, elf, len, &version, err, sizeof(err));
 	if (rc) {
 		kc_image_put(img);

@@ -17,6 +17,7 @@ int fs_server_init(struct fs_server *s, const struct fs_conf *conf,
 	s->tenants = tenants;
 	s->sb = sb;
 	s->sb_slot = sb_slot;
+	s->store_fd = -1;
 	s->vms = calloc(tenants->n ? tenants->n : 1, sizeof(*s->vms));
 	return s->vms ? 0 : -ENOMEM;
 }

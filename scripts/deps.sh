@@ -14,6 +14,9 @@ PKGS="$PKGS clang-14 libclang-rt-14-dev"
 PKGS="$PKGS sqlite3"
 # make check-format, one of make test's suites.
 PKGS="$PKGS clang-format"
+# program_store = etcd: libcurl for etcd's JSON gateway; etcd itself for
+# the tests (and for a node that runs its own member).
+PKGS="$PKGS libcurl4-openssl-dev etcd-server"
 # The other front ends test/blackbox/test-frontends.sh runs kvm-fpm behind
 # (ab, from apache2-utils, is its keep-alive load).
 PKGS="$PKGS apache2 apache2-utils lighttpd"

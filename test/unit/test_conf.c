@@ -316,6 +316,9 @@ Test(conf, print_exact)
 	                           "request_read_timeout = 5s\n"
 	                           "pid = none\n"
 	                           "key_dir = none\n"
+	                           "program_store = dir\n"
+	                           "etcd_endpoints =\n"
+	                           "etcd_prefix = /kvm-fpm\n"
 	                           "\n"
 	                           "[tenant:a.test]\n"
 	                           "program = p\n"
@@ -454,6 +457,12 @@ Test(conf, err_values_global)
 	                  "[IPv6]:port)");
 	conf_expect_error("[global]\nprogram_dir =\n", -EINVAL,
 	                  ":2: [global] program_dir: must not be empty");
+	conf_expect_error("[global]\nprogram_store = s3\n", -EINVAL,
+	                  ":2: [global] program_store: \"s3\" is neither dir "
+	                  "nor etcd");
+	conf_expect_error("[global]\nprogram_store = etcd\n", -EINVAL,
+	                  ":2: [global] program_store: etcd needs "
+	                  "etcd_endpoints");
 	conf_expect_error("[global]\nstatus_path = status\n", -EINVAL,
 	                  ":2: [global] status_path: \"status\" is not a URL "
 	                  "path (start with /)");
