@@ -14,6 +14,8 @@ PKGS="$PKGS clang-14 libclang-rt-14-dev"
 PKGS="$PKGS sqlite3"
 # make check-format, one of make test's suites.
 PKGS="$PKGS clang-format"
+# test/blackbox/test-answer-first.sh reads the order of a worker's calls.
+PKGS="$PKGS strace"
 # The other front ends test/blackbox/test-frontends.sh runs kvm-fpm behind
 # (ab, from apache2-utils, is its keep-alive load).
 PKGS="$PKGS apache2 apache2-utils lighttpd"
