@@ -113,6 +113,8 @@ static int answer(struct fs_server *srv, struct fs_fcgi_conn *c,
 	}
 	if (rc == 0)
 		rc = end_request(c->fd, q->id);
+	/* The client has the whole answer (or is gone): now the reset. */
+	fs_server_settle_reset(srv);
 	free(q->body);
 	q->body = NULL;
 	q->answered = true;

@@ -158,8 +158,9 @@ static int run_tenant(struct fs_server *s, const struct fs_route *r,
 	o->status = fs_http_status(&res);
 	o->kind = sb_kind(res.status);
 	o->bytes = res.body.len;
-	if (kc_vm_reset(vm) || res.status == KC_ERR_INTERNAL)
-		fs_server_drop_vm(s, r->tenant);
+	/* The reset waits for the end of the request (server.h). */
+	s->reset_due = r->tenant;
+	s->drop_due = res.status == KC_ERR_INTERNAL;
 	return rc;
 }
 

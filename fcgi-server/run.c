@@ -90,8 +90,10 @@ static void debug_setup(struct kc_debug *d, const struct fs_tenant_conf *t,
 	d->log_ctx = (void *)program;
 }
 
-static void serve_url(struct kc_vm *vm, const char *url,
-                      const struct kc_debug *dbg)
+/* One URL, answered on stdout, then the reset.  0, or -1 when the VM
+ * could not be reset (said on stderr): it must not serve another. */
+static int serve_url(struct kc_vm *vm, const char *url,
+                     const struct kc_debug *dbg)
 {
 	const char *q = strchr(url, '?');
 	struct kc_header host = {{"host", 4}, {"localhost", 9}};
@@ -105,6 +107,7 @@ static void serve_url(struct kc_vm *vm, const char *url,
 	};
 	struct kc_result res;
 	char u[512], e[1024];
+	int r;
 
 	if (kc_vm_request_debug(vm, &req, &res, dbg) != KC_OK) {
 		/* The URL and the reason (a symbol name) may hold anything:
@@ -116,7 +119,11 @@ static void serve_url(struct kc_vm *vm, const char *url,
 	}
 	fs_write_response(&res, write_stdout, NULL);
 	fflush(stdout);
-	kc_vm_reset(vm);
+	r = kc_vm_reset(vm);
+	if (r)
+		fprintf(stderr, "kvm-fpm run: the VM could not be reset: %s\n",
+		        strerror(-r));
+	return r ? -1 : 0;
 }
 
 int fs_run_main(int argc, char **argv)
@@ -148,10 +155,10 @@ int fs_run_main(int argc, char **argv)
 		fprintf(stderr, "kvm-fpm run: %s: %s\n", argv[i], err);
 		return 1;
 	}
-	for (i++; i < argc; i++)
-		serve_url(vm, argv[i], debug ? &dbg : NULL);
+	for (r = 0, i++; i < argc && r == 0; i++)
+		r = serve_url(vm, argv[i], debug ? &dbg : NULL);
 	kc_vm_destroy(vm);
 	kc_image_put(img);
 	fs_program_free(&prog);
-	return 0;
+	return r ? 1 : 0;
 }

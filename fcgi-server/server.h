@@ -30,6 +30,10 @@ struct fs_server {
 	uint64_t served;
 	bool status_only; /* the master's status listener: no tenants */
 	int store_fd;     /* program_store = etcd: to the master; else -1 */
+	/* The tenant whose VM served the request just answered: its reset
+	 * waits until that request has ended for the client. */
+	struct fs_tenant *reset_due;
+	bool drop_due; /* the request left the VM unusable: destroy it */
 };
 
 /* Set up a worker's server.  0 or -ENOMEM. */
@@ -51,9 +55,20 @@ struct kc_vm *fs_server_vm(struct fs_server *s, struct fs_tenant *t);
 /* Destroy the worker's VM of t (after a failed reset, an internal error). */
 void fs_server_drop_vm(struct fs_server *s, struct fs_tenant *t);
 
+/*
+ * The reset due after the last answer: reset the VM that served it, or
+ * destroy it (logged) when the reset fails or the request left it
+ * unusable.  Front ends call this once the request has ended for the
+ * client (FastCGI: FCGI_END_REQUEST written; SCGI: the connection
+ * closed), so that no client waits for a reset; fs_server_vm calls it
+ * too, so that no request ever runs on a VM that was not reset.
+ */
+void fs_server_settle_reset(struct fs_server *s);
+
 /* Answer a routed request whose body has been read (for HEAD, the head
  * only), then account for it once: scoreboard and access log.  0, or the
- * writer's error (the client is gone). */
+ * writer's error (the client is gone).  A tenant's VM is left for
+ * fs_server_settle_reset. */
 int fs_answer(struct fs_server *s, const struct fs_route *r,
               const struct fs_param *p, size_t n, const void *body,
               size_t body_len, fs_write_fn *write, void *ctx);

@@ -35,6 +35,8 @@ void fs_server_fini(struct fs_server *s)
 {
 	size_t i;
 
+	s->reset_due = NULL; /* destroyed below all the same */
+
 	for (i = 0; i < s->tenants->n; i++)
 		if (s->vms[i].vm)
 			drop_vm(s, i);
@@ -46,8 +48,35 @@ void fs_server_drop_vm(struct fs_server *s, struct fs_tenant *t)
 {
 	size_t i = (size_t)(t - s->tenants->v);
 
+	if (s->reset_due == t)
+		s->reset_due = NULL;
 	if (s->vms[i].vm)
 		drop_vm(s, i);
+}
+
+void fs_server_settle_reset(struct fs_server *s)
+{
+	struct fs_tenant *t = s->reset_due;
+	size_t i;
+	int r;
+
+	if (t == NULL)
+		return;
+	i = (size_t)(t - s->tenants->v);
+	s->reset_due = NULL;
+	if (s->vms[i].vm == NULL)
+		return;
+	if (s->drop_due) { /* the request's own error was logged */
+		drop_vm(s, i);
+		return;
+	}
+	r = kc_vm_reset(s->vms[i].vm);
+	if (r) {
+		fs_log(LOG_ERR, t->conf->name,
+		       "VM reset failed (%s); the VM is destroyed",
+		       strerror(-r));
+		drop_vm(s, i);
+	}
 }
 
 /* The least recently used VM goes when a worker holds max_vms. */
@@ -70,6 +99,7 @@ struct kc_vm *fs_server_vm(struct fs_server *s, struct fs_tenant *t)
 	struct fs_vm_slot *slot = &s->vms[i];
 	char err[256];
 
+	fs_server_settle_reset(s); /* a front end that did not */
 	if (slot->vm && kc_vm_image(slot->vm) != t->img)
 		drop_vm(s, i); /* the program changed */
 	if (slot->vm == NULL) {

@@ -186,12 +186,14 @@ static void scgi_accept(struct worker *w, int lfd)
 
 	if (fd < 0)
 		return;
-	/* SCGI: one request per connection */
+	/* SCGI: one request per connection, whose end is the close.  A
+	 * lingering close sends its end (FIN) before the bounded drain. */
 	if (serve_scgi_conn(w, fd))
 		fs_linger_close(fd, ns < FS_LINGER_NS ? ns : FS_LINGER_NS,
 		                FS_LINGER_BYTES);
 	else
 		close(fd);
+	fs_server_settle_reset(w->srv);
 }
 
 static bool done(const struct worker *w)

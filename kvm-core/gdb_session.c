@@ -536,7 +536,9 @@ enum kc_status kc_vm_request_debug(struct kc_vm *vm,
 	struct kc_gdb *g;
 	enum kc_status st;
 
-	if (dbg == NULL)
+	/* A VM that was not reset is refused by kc_vm_request, before an
+	 * entry breakpoint goes in: the reset would take it out again. */
+	if (dbg == NULL || vm->dirty)
 		return kc_vm_request(vm, req, res);
 	memset(res, 0, offsetof(struct kc_result, error));
 	res->error[0] = 0;
@@ -544,11 +546,6 @@ enum kc_status kc_vm_request_debug(struct kc_vm *vm,
 	g = calloc(1, sizeof(*g));
 	if (g == NULL)
 		return kc_vm_fail(vm, KC_ERR_INTERNAL, "out of memory");
-	/* Reset first: the entry breakpoint must outlive it. */
-	if (kc_vm_reset(vm)) {
-		free(g);
-		return kc_vm_fail(vm, KC_ERR_INTERNAL, "VM reset failed");
-	}
 	g->vm = vm;
 	g->cfg = dbg;
 	g->lfd = dbg->listen_fd;

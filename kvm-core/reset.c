@@ -275,6 +275,10 @@ int kc_vm_reset(struct kc_vm *vm)
 	vm->req_used = 0;
 	vm->alloc = vm->img->alloc;
 	vm->alloc.pt_next = pt_next; /* see restore_tables */
-	vm->dirty = false;
-	return restore_vcpu(vm);
+	r = restore_vcpu(vm);
+	/* Reset only when all of it is: kc_vm_request refuses the VM until
+	 * then (the caller destroys it, or may try again). */
+	if (r == 0)
+		vm->dirty = false;
+	return r;
 }

@@ -377,8 +377,13 @@ enum kc_status kc_vm_request(struct kc_vm *vm, const struct kc_request *req,
 	memset(res, 0, offsetof(struct kc_result, error));
 	res->error[0] = 0;
 	vm->res = res;
-	if (vm->dirty && kc_vm_reset(vm))
-		return kc_vm_fail(vm, KC_ERR_INTERNAL, "VM reset failed");
+	/* The reset is the caller's, after it sent the answer (kc.h): one
+	 * done here would make the client wait for it, and one skipped
+	 * would hand this request the last one's memory. */
+	if (vm->dirty)
+		return kc_vm_fail(vm, KC_ERR_INTERNAL,
+		                  "the VM was not reset after its last request "
+		                  "(kc_vm_reset)");
 	vm->stats.requests++;
 	if (!write_request(vm, req)) {
 		vm->dirty = true;

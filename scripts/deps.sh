@@ -17,6 +17,8 @@ PKGS="$PKGS clang-format"
 # program_store = etcd: libcurl for etcd's JSON gateway; etcd itself for
 # the tests (and for a node that runs its own member).
 PKGS="$PKGS libcurl4-openssl-dev etcd-server"
+# test/blackbox/test-answer-first.sh reads the order of a worker's calls.
+PKGS="$PKGS strace"
 # The other front ends test/blackbox/test-frontends.sh runs kvm-fpm behind
 # (ab, from apache2-utils, is its keep-alive load).
 PKGS="$PKGS apache2 apache2-utils lighttpd"

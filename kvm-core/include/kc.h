@@ -137,7 +137,9 @@ struct kc_image *kc_vm_image(const struct kc_vm *vm);
 
 /*
  * Run one request from the snapshot.  Always fills *res; returns its
- * status.  Call kc_vm_reset() once the response has been sent.
+ * status.  Call kc_vm_reset() once the response has been sent: the reset
+ * is the caller's alone, and a VM that ran a request since its last reset
+ * is refused (KC_ERR_INTERNAL, nothing run).
  */
 enum kc_status kc_vm_request(struct kc_vm *vm, const struct kc_request *req,
                              struct kc_result *res);
@@ -179,7 +181,8 @@ int kc_gdb_listen(uint16_t port);
 
 /*
  * Return the VM to the snapshot: restore the pages the request dirtied.
- * 0, or a negative errno when the VM is unusable and must be destroyed.
+ * 0, or a negative errno when the VM is unusable and must be destroyed
+ * (until a reset succeeds, kc_vm_request refuses it).
  */
 int kc_vm_reset(struct kc_vm *vm);
 

@@ -85,9 +85,9 @@ def closed_within(s, seconds):
         return True
 
 
-def fcgi_get(addr, uri="/kvm-fpm/ping"):
+def fcgi_get(addr, uri="/kvm-fpm/ping", host="hello.test"):
     s = connect(addr)
-    s.sendall(request(uri.encode()))
+    s.sendall(request(uri.encode(), host=host.encode()))
     out, ended, _ = read_records(s)
     print(out.decode(errors="replace"))
     return 0 if ended else 1
@@ -101,9 +101,9 @@ def scgi_request(uri, host="hello.test"):
     return str(len(blk)).encode() + b":" + blk + b","
 
 
-def scgi_get(addr, uri="/kvm-fpm/ping"):
+def scgi_get(addr, uri="/kvm-fpm/ping", host="hello.test"):
     s = connect(addr)
-    s.sendall(scgi_request(uri))
+    s.sendall(scgi_request(uri, host))
     out = b""
     while True:
         k = s.recv(4096)

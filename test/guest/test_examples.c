@@ -264,6 +264,35 @@ Test(isolation, ten_thousand_requests)
 	guest_free(&g);
 }
 
+/* The reset is the caller's, once its answer is out: a request on a VM
+ * that was not reset is refused with nothing run (the last answer, in
+ * guest memory, still readable), and after the reset the VM serves on. */
+Test(isolation, request_on_an_unreset_vm_is_refused)
+{
+	struct kc_request req = guest_request("/");
+	struct kc_vm_stats before, after;
+	struct kc_result again;
+	struct guest g;
+
+	guest_boot(&g, P("isolation"), NULL);
+	cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+	cr_assert_str_eq(guest_body(&g), "clean\n");
+	kc_vm_stats(g.vm, &before);
+	cr_assert_eq(kc_vm_request(g.vm, &req, &again), KC_ERR_INTERNAL, "%s",
+	             again.error);
+	cr_assert_eq(again.status, KC_ERR_INTERNAL);
+	cr_assert_str_eq(again.error, "the VM was not reset after its last "
+	                              "request (kc_vm_reset)");
+	kc_vm_stats(g.vm, &after);
+	cr_assert_eq(after.requests, before.requests, "nothing ran");
+	cr_assert_eq(after.exits, before.exits, "nothing ran");
+	cr_assert_str_eq(guest_body(&g), "clean\n", "the answer is intact");
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+	cr_assert_str_eq(guest_body(&g), "clean\n");
+	guest_free(&g);
+}
+
 /* A request that allocates 56 MiB goes past the memory slots a VM starts
  * with (the snapshot's allocations and 2 MiB each side, see
  * kc_slots_plan): KVM must back the new pages at once, and the next

@@ -361,6 +361,39 @@ Test(gdb_guest, no_debugger_is_a_plain_request)
 	guest_free(&g);
 }
 
+static void at_entry_continue(struct client *c, struct session *s)
+{
+	cr_assert_str_eq(c_ask(c, "?"), "T05thread:1;swbreak:;");
+	cr_assert_eq(c_reg(c, KC_GDB_RIP), s->g.img->backend, "at my_backend");
+	cr_assert_str_eq(c_ask(c, "c"), "W00");
+}
+
+/* The entry breakpoint goes into a VM that was reset, or into none: a
+ * debug request on a VM that ran since its reset is refused before any
+ * int3 is written, and after the reset it stops at my_backend. */
+Test(gdb_guest, unreset_vm_refused_then_entry_stop_after_reset)
+{
+	struct kc_request req = guest_request("/first");
+	struct session s;
+
+	memset(&s, 0, sizeof(s));
+	guest_boot(&s.g, "tenant-sdk/examples/hello", NULL);
+	cr_assert_eq(guest_get(&s.g, "/plain"), KC_OK, "%s", s.g.res.error);
+	s.dbg.listen_fd = -1; /* refused before it would be used */
+	s.dbg.stop_at_entry = true;
+	cr_assert_eq(kc_vm_request_debug(s.g.vm, &req, &s.g.res, &s.dbg),
+	             KC_ERR_INTERNAL);
+	cr_assert(strstr(s.g.res.error, "not reset"), "%s", s.g.res.error);
+	cr_assert_eq(s.g.vm->mem[s.g.img->backend],
+	             s.g.img->snap[s.g.img->backend], "no int3 written");
+	cr_assert_eq(kc_vm_reset(s.g.vm), 0);
+	s.script = at_entry_continue;
+	cr_assert_eq(run_session(&s, "/second"), KC_OK, "%s", s.g.res.error);
+	cr_assert(strstr(guest_body(&s.g), "/second"), "%s", guest_body(&s.g));
+	cr_assert_eq(kc_vm_reset(s.g.vm), 0);
+	guest_free(&s.g);
+}
+
 static void sit_idle(struct client *c, struct session *s)
 {
 	(void)s;

@@ -36,6 +36,7 @@ Test(sealed, snapshot_refuses_every_write_after_boot)
 	cr_assert_eq(errno, EPERM);
 	/* Requests write their private copy as before. */
 	cr_assert_eq(guest_get(&g, "/a"), KC_OK);
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
 	cr_assert_eq(guest_get(&g, "/b"), KC_OK);
 	cr_assert_eq(g.res.http_status, 200);
 	guest_free(&g);

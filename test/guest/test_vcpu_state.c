@@ -161,8 +161,10 @@ Test(vcpu_state, calls_return_without_iopl_or_nt)
 	guest_boot(&g, P("call_flags"), NULL);
 	expect(&g, "/syscall", KC_OK);
 	cr_assert_str_eq(guest_body(&g), "flags=0x40601\n");
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
 	expect(&g, "/direct", KC_OK);
 	cr_assert_str_eq(guest_body(&g), "flags=0x40601\n");
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
 	expect(&g, "/direct-out", KC_ERR_FAULT);
 	cr_assert(strstr(g.res.error, "general protection fault"), "%s",
 	          g.res.error);
