@@ -19,6 +19,13 @@ fi
 (cd "$C" && env -u KVM_FPM -u RUN_DIR -u KVM_FPM_URL -u KVM_FPM_KEY \
 	-u KVM_FPM_KEY_FILE make) >"$C.make-out" 2>&1
 rc=$?
+# What the README says plain `make` builds: the server and the SDK.
+for f in build/kvm-fpm tenant-sdk/lib/libkvmfpm.a tenant-sdk/examples/hello; do
+	[ "$rc" = 0 ] && [ ! -x "$C/$f" ] && [ ! -f "$C/$f" ] && {
+		echo "make built no $f" >>"$C.make-out"
+		rc=1
+	}
+done
 echo "$rc" >"$C.make-status"
 if [ "$rc" = 0 ]; then
 	echo "ok - make in a clean clone"
