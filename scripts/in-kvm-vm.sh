@@ -32,8 +32,12 @@ SMP=${KVM_VM_SMP:-2}
 # Debian packages this needs; installed when missing (the kernel is not
 # installed, only downloaded and unpacked into $CACHE).
 PKGS="qemu-system-x86 busybox-static"
-# Modules the init loads, each after what it depends on (resolved below).
-MODULES="virtio_pci 9pnet_virtio 9p overlay kvm-amd"
+# Modules the init loads, each after what it depends on (resolved below):
+# the VM's own devices and KVM, then what the tests use that Debian builds
+# as modules (the listen queue's sock_diag for unix and TCP sockets; veth
+# and bridges for tests in network namespaces).  Nothing else is loaded on
+# demand: the root filesystem holds another kernel's modules.
+MODULES="virtio_pci 9pnet_virtio 9p overlay kvm-amd unix_diag tcp_diag veth bridge"
 
 die() {
 	echo "in-kvm-vm: $*" >&2

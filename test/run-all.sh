@@ -37,6 +37,9 @@ host_part() {
 	suite "fuzz (brief)" test/fuzz/run.sh brief "$B"
 	# The tree is kept formatted with its .clang-format (make format).
 	suite format make -s check-format
+	# The tour's first step, `make` in a clean clone, for test-tour.sh:
+	# here rather than in the emulated VM, where it takes many minutes.
+	suite test/blackbox/tour-clone.sh sh test/blackbox/tour-clone.sh "$B"
 	# Every header compiles alone and included twice (make check-headers).
 	suite headers make -s check-headers
 }

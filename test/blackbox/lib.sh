@@ -12,6 +12,34 @@ PIDS=""
 # Whatever happens, leave no server behind.
 trap 'for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done' EXIT
 
+# How many times slower than a real host this one is (an emulated CPU:
+# test/run-all.sh sets 30 in its VM, README "Testing without /dev/kvm").
+TIME_SCALE=${KVM_FPM_TEST_TIME_SCALE:-1}
+
+# scaled SECONDS: SECONDS (decimals allowed) times TIME_SCALE.  Only for a
+# bound on something that ends by itself, never a limit under test.
+scaled() {
+	awk -v s="$1" -v k="$TIME_SCALE" 'BEGIN { print s * k }'
+}
+
+# wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds (0) or
+# about SECONDS (scaled) have passed (1).
+wait_until() {
+	tries=$(awk -v s="$1" -v k="$TIME_SCALE" 'BEGIN { printf "%d", s * k * 10 + 1 }')
+	shift
+	while [ "$tries" -gt 0 ]; do
+		"$@" && return 0
+		tries=$((tries - 1))
+		sleep 0.1
+	done
+	return 1
+}
+
+# has_lines FILE N: FILE exists with at least N lines
+has_lines() {
+	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
+}
+
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

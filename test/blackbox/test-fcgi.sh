@@ -124,17 +124,18 @@ check "killed worker: a new pid" [ "$before" != "$after" ]
 get hello.test /
 check "killed worker: still answering" [ "$STATUS" = 200 ]
 
-# --- SIGHUP adding a tenant under load: zero failed requests
+# --- SIGHUP adding a tenant under load: zero failed requests, counted
+# from before the reload until 10 answers after it
 load_start hello.test
-sleep 0.5
+wait_until 5 has_lines "$T/codes" 3
 cat >>"$T/kvm-fpm.ini" <<INI
 
 [tenant:added.test]
 program = $ROOT/tenant-sdk/examples/counter
 INI
 kill -HUP "$KVM_FPM_PID"
-for _ in $(seq 50); do grep -q "reloaded" "$T/kvm-fpm.log" && break; sleep 0.1; done
-sleep 1
+wait_until 5 grep -q "reloaded" "$T/kvm-fpm.log"
+wait_until 5 has_lines "$T/codes" $(($(wc -l <"$T/codes") + 10))
 load_stop
 total=$(wc -l <"$T/codes")
 bad=$(grep -vc '^200$' "$T/codes")
@@ -191,11 +192,14 @@ check "SIGUSR1: workers log to the new file" grep -q 'unknown host' "$T/kvm-fpm.
 # --- SIGQUIT lets an in-flight slow request finish
 curl -s -o "$T/slow" -w '%{http_code}' -H 'Host: slow.test' "http://127.0.0.1:$HTTP_PORT/" >"$T/slow.code" &
 SLOW=$!
-sleep 0.1
+# in flight: a worker runs it
+wait_until 5 sh -c "env -i REQUEST_METHOD=GET REQUEST_URI=/kvm-fpm/status \
+	REMOTE_ADDR=127.0.0.1 cgi-fcgi -bind -connect $T/status.sock |
+	grep -q '^active processes: *1'"
 kill -QUIT "$KVM_FPM_PID"
 wait "$SLOW"
 check "SIGQUIT: in-flight request finished" sh -c "[ \"\$(cat $T/slow.code)\" = 200 ] && grep -q 'slow done' $T/slow"
-for _ in $(seq 50); do kill -0 "$KVM_FPM_PID" 2>/dev/null || break; sleep 0.1; done
+wait_until 5 sh -c "! kill -0 $KVM_FPM_PID 2>/dev/null"
 check "SIGQUIT: the master exited" sh -c "! kill -0 $KVM_FPM_PID 2>/dev/null"
 
 # --- spawn-fcgi launch

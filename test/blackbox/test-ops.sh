@@ -178,7 +178,7 @@ fcgi echo.test / >"$T/out"
 check "SIGUSR2: echo.test answers before" grep -q '^Status: 200' "$T/out"
 before=$(worker_pids)
 load_start
-sleep 0.5
+wait_until 5 has_lines "$T/codes" 3
 sed -i '/^\[tenant:echo.test\]/,/^$/d' "$T/kvm-fpm.ini"
 cat >>"$T/kvm-fpm.ini" <<INI
 
@@ -186,8 +186,8 @@ cat >>"$T/kvm-fpm.ini" <<INI
 program = $ROOT/tenant-sdk/examples/counter
 INI
 kill -USR2 "$KVM_FPM_PID"
-for _ in $(seq 50); do grep -q "reloaded" "$T/kvm-fpm.log" && break; sleep 0.1; done
-sleep 1
+wait_until 5 grep -q "reloaded" "$T/kvm-fpm.log"
+wait_until 5 has_lines "$T/codes" $(($(wc -l <"$T/codes") + 10))
 load_stop
 total=$(wc -l <"$T/codes")
 bad=$(grep -vc '^Status: 200 OK$' "$T/codes")
