@@ -11,7 +11,6 @@
 
 int kc_hyper_ready(struct kc_vm *vm, struct kvm_regs *r)
 {
-	const struct kfpm_ready *p;
 	const uint64_t *frame;
 
 	if (!vm->booting)
@@ -27,13 +26,12 @@ int kc_hyper_ready(struct kc_vm *vm, struct kvm_regs *r)
 		                  "pointer 0x%llx outside the call stubs",
 		                  (unsigned long long)r->rsp);
 	vm->ready_rsp = frame[KC_FRAME_RSP];
-	p = kc_gmem(vm->mem, &vm->img->lay, r->rdi, sizeof(*p), 0);
-	if (p == NULL)
+	/* Copied: the guest's structure may sit at any alignment. */
+	if (kc_sys_get(vm, &vm->ready, r->rdi, sizeof(vm->ready)))
 		return kc_vm_fail(vm, KC_ERR_BAD_POINTER,
 		                  "bad pointer 0x%llx passed to "
 		                  "wait_for_requests()",
 		                  (unsigned long long)r->rdi);
-	vm->ready = *p;
 	if (vm->ready.abi_version != KFPM_ABI_VERSION)
 		return kc_vm_fail(vm, KC_ERR_FAULT,
 		                  "runtime speaks ABI %u, the server %u",
@@ -104,19 +102,16 @@ int kc_hyper_response(struct kc_vm *vm, struct kvm_regs *r)
 {
 	struct kc_result *res = vm->res;
 	struct kfpm_response resp;
-	const struct kfpm_response *p;
 	const char *ct, *hdr, *body;
 	size_t bad;
 
 	if (vm->booting)
 		return kc_vm_fail(vm, KC_ERR_FAULT,
 		                  "backend_response() called from main()");
-	p = kc_gmem(vm->mem, &vm->img->lay, r->rdi, sizeof(*p), 0);
-	if (p == NULL)
+	if (kc_sys_get(vm, &resp, r->rdi, sizeof(resp)))
 		return kc_vm_fail(vm, KC_ERR_BAD_POINTER,
 		                  "bad response pointer 0x%llx",
 		                  (unsigned long long)r->rdi);
-	resp = *p;
 	if (resp.status == 0)
 		return kc_vm_fail(vm, KC_ERR_NO_RESPONSE,
 		                  "my_backend() returned without calling "

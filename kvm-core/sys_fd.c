@@ -36,18 +36,20 @@ static short poll_one(struct kc_vm *vm, const struct pollfd *p)
 static int do_poll(struct kc_vm *vm, struct kvm_regs *r, bool forever)
 {
 	uint64_t nfds = r->rsi, i;
-	struct pollfd *fds;
+	struct pollfd fds[KC_NOFILE];
 	int ready = 0;
 
 	if (nfds > KC_NOFILE)
 		return kc_sys_ret(r, -EINVAL);
-	fds = kc_sys_mem(vm, r->rdi, nfds * sizeof(*fds), KC_GMEM_WRITE);
-	if (fds == NULL && nfds)
+	/* Copied in and out: the guest's array need not be aligned. */
+	if (nfds && kc_sys_get(vm, fds, r->rdi, nfds * sizeof(*fds)))
 		return kc_sys_ret(r, -EFAULT);
 	for (i = 0; i < nfds; i++) {
 		fds[i].revents = poll_one(vm, &fds[i]);
 		ready += fds[i].revents != 0;
 	}
+	if (nfds && kc_sys_put(vm, r->rdi, fds, nfds * sizeof(*fds)))
+		return kc_sys_ret(r, -EFAULT);
 	if (ready == 0 && forever)
 		return kc_vm_fail(vm, KC_ERR_DEADLOCK,
 		                  "deadlock: poll() on %llu fds with no "
@@ -64,18 +66,17 @@ int kc_sys_poll(struct kc_vm *vm, struct kvm_regs *r)
 
 int kc_sys_ppoll(struct kc_vm *vm, struct kvm_regs *r)
 {
-	const int64_t *ts = NULL;
+	int64_t ts[2];
 
 	if (r->rdx) {
-		ts = kc_sys_mem(vm, r->rdx, 16, 0);
-		if (ts == NULL)
+		if (kc_sys_get(vm, ts, r->rdx, sizeof(ts)))
 			return kc_sys_ret(r, -EFAULT);
 		if (ts[0] < 0 || (uint64_t)ts[1] >= 1000000000)
 			return kc_sys_ret(r, -EINVAL);
 	}
 	if (r->r10 && r->r8 != 8) /* the signal mask is taken as given */
 		return kc_sys_ret(r, -EINVAL);
-	return do_poll(vm, r, ts == NULL);
+	return do_poll(vm, r, r->rdx == 0);
 }
 
 int kc_sys_fcntl(struct kc_vm *vm, struct kvm_regs *r)
@@ -99,21 +100,18 @@ int kc_sys_fcntl(struct kc_vm *vm, struct kvm_regs *r)
  * a block at a time, as stdio buffers a pipe. */
 static int stat_std(struct kc_vm *vm, uint64_t fd, uint64_t gva)
 {
-	struct stat *st;
+	struct stat st;
 
 	if (fd > 2)
 		return kc_file_fstat(vm, fd, gva);
-	st = kc_sys_mem(vm, gva, sizeof(*st), KC_GMEM_WRITE);
-	if (st == NULL)
-		return -EFAULT;
-	memset(st, 0, sizeof(*st));
-	st->st_ino = fd + 1;
-	st->st_nlink = 1;
-	st->st_mode = S_IFIFO | 0600;
-	st->st_uid = GUEST_ID;
-	st->st_gid = GUEST_ID;
-	st->st_blksize = 4096;
-	return 0;
+	memset(&st, 0, sizeof(st));
+	st.st_ino = fd + 1;
+	st.st_nlink = 1;
+	st.st_mode = S_IFIFO | 0600;
+	st.st_uid = GUEST_ID;
+	st.st_gid = GUEST_ID;
+	st.st_blksize = 4096;
+	return kc_sys_put(vm, gva, &st, sizeof(st));
 }
 
 int kc_sys_fstat(struct kc_vm *vm, struct kvm_regs *r)

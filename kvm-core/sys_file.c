@@ -405,13 +405,10 @@ int kc_file_getdents64(struct kc_vm *vm, struct kvm_regs *r)
 /* What the guest sees of a file: read-only, as the tree is to it. */
 static int put_stat(struct kc_vm *vm, uint64_t gva, const struct stat *st)
 {
-	struct stat *out = kc_sys_mem(vm, gva, sizeof(*out), KC_GMEM_WRITE);
+	struct stat out = *st;
 
-	if (out == NULL)
-		return -EFAULT;
-	*out = *st;
-	out->st_mode &= ~(mode_t)0222;
-	return 0;
+	out.st_mode &= ~(mode_t)0222;
+	return kc_sys_put(vm, gva, &out, sizeof(out));
 }
 
 int kc_file_fstat(struct kc_vm *vm, uint64_t fd, uint64_t gva)
@@ -499,7 +496,7 @@ int kc_file_stat_path(struct kc_vm *vm, struct kvm_regs *r)
 int64_t kc_file_fcntl(struct kc_vm *vm, uint64_t fd, uint64_t cmd, uint64_t arg)
 {
 	struct kc_file *e = entry(vm, fd);
-	short *lock_type;
+	static const short unlocked = F_UNLCK; /* struct flock's l_type */
 
 	if (e == NULL)
 		return -EBADF;
@@ -520,12 +517,7 @@ int64_t kc_file_fcntl(struct kc_vm *vm, uint64_t fd, uint64_t cmd, uint64_t arg)
 		return 0; /* nobody else can write: locks change nothing */
 	case F_GETLK:
 	case F_OFD_GETLK:
-		lock_type =
-		    kc_sys_mem(vm, arg, sizeof(*lock_type), KC_GMEM_WRITE);
-		if (lock_type == NULL)
-			return -EFAULT;
-		*lock_type = F_UNLCK;
-		return 0;
+		return kc_sys_put(vm, arg, &unlocked, sizeof(unlocked));
 	default:
 		return -EINVAL;
 	}
@@ -574,7 +566,7 @@ static int64_t file_statx(struct kc_vm *vm, int64_t dirfd, const char *path,
 
 int kc_file_statx(struct kc_vm *vm, struct kvm_regs *r)
 {
-	struct statx sx, *out;
+	struct statx sx;
 	const char *path;
 	int64_t err = guest_str(vm, r->rsi, &path);
 
@@ -583,10 +575,6 @@ int kc_file_statx(struct kc_vm *vm, struct kvm_regs *r)
 		                 (uint32_t)r->r10, &sx);
 	if (err)
 		return kc_sys_ret(r, err);
-	out = kc_sys_mem(vm, r->r8, sizeof(*out), KC_GMEM_WRITE);
-	if (out == NULL)
-		return kc_sys_ret(r, -EFAULT);
-	*out = sx;
-	out->stx_mode &= (uint16_t)~0222; /* read-only, as the tree is */
-	return kc_sys_ret(r, 0);
+	sx.stx_mode &= (uint16_t)~0222; /* read-only, as the tree is */
+	return kc_sys_ret(r, kc_sys_put(vm, r->r8, &sx, sizeof(sx)));
 }

@@ -186,26 +186,22 @@ static void limit_of(struct kc_vm *vm, unsigned res, struct rlimit *l)
 static int64_t limits(struct kc_vm *vm, uint64_t res, uint64_t new_gva,
                       uint64_t old_gva)
 {
-	struct rlimit cur, *p;
+	struct rlimit cur, want;
 
 	if (res >= NR_LIMITS)
 		return -EINVAL;
 	limit_of(vm, (unsigned)res, &cur);
 	if (new_gva) {
-		p = kc_sys_mem(vm, new_gva, sizeof(*p), 0);
-		if (p == NULL)
+		if (kc_sys_get(vm, &want, new_gva, sizeof(want)))
 			return -EFAULT;
-		if (p->rlim_cur > p->rlim_max)
+		if (want.rlim_cur > want.rlim_max)
 			return -EINVAL;
-		if (p->rlim_cur != cur.rlim_cur || p->rlim_max != cur.rlim_max)
+		if (want.rlim_cur != cur.rlim_cur ||
+		    want.rlim_max != cur.rlim_max)
 			return -EPERM;
 	}
-	if (old_gva) {
-		p = kc_sys_mem(vm, old_gva, sizeof(*p), KC_GMEM_WRITE);
-		if (p == NULL)
-			return -EFAULT;
-		*p = cur;
-	}
+	if (old_gva)
+		return kc_sys_put(vm, old_gva, &cur, sizeof(cur));
 	return 0;
 }
 
@@ -233,33 +229,26 @@ int kc_sys_setrlimit(struct kc_vm *vm, struct kvm_regs *r)
 /* One CPU: the kernel writes one long of mask and says how many bytes. */
 int kc_sys_sched_getaffinity(struct kc_vm *vm, struct kvm_regs *r)
 {
-	uint64_t *mask;
+	static const uint64_t mask = 1;
 
 	if (r->rdi != 0 && r->rdi != GUEST_PID)
 		return kc_sys_ret(r, -ESRCH);
 	if (r->rsi == 0 || (r->rsi & 7))
 		return kc_sys_ret(r, -EINVAL);
-	mask = kc_sys_mem(vm, r->rdx, 8, KC_GMEM_WRITE);
-	if (mask == NULL)
+	if (kc_sys_put(vm, r->rdx, &mask, sizeof(mask)))
 		return kc_sys_ret(r, -EFAULT);
-	*mask = 1;
 	return kc_sys_ret(r, 8);
 }
 
 int kc_sys_getcpu(struct kc_vm *vm, struct kvm_regs *r)
 {
 	uint64_t gva[2] = {r->rdi, r->rsi};
-	uint32_t *p;
+	static const uint32_t zero;
 	int i;
 
-	for (i = 0; i < 2; i++) {
-		if (gva[i] == 0)
-			continue;
-		p = kc_sys_mem(vm, gva[i], 4, KC_GMEM_WRITE);
-		if (p == NULL)
+	for (i = 0; i < 2; i++)
+		if (gva[i] && kc_sys_put(vm, gva[i], &zero, sizeof(zero)))
 			return kc_sys_ret(r, -EFAULT);
-		*p = 0;
-	}
 	return kc_sys_ret(r, 0);
 }
 

@@ -4,8 +4,10 @@
 #ifndef KC_SYS_PROC_H
 #define KC_SYS_PROC_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <linux/kvm.h>
 
@@ -31,6 +33,34 @@ static inline void *kc_sys_mem(struct kc_vm *vm, uint64_t gva, uint64_t len,
                                int flags)
 {
 	return kc_gmem(vm->mem, &vm->img->lay, gva, len, flags);
+}
+
+/*
+ * Copy len bytes out of (get) or into (put) the guest at gva: 0, or
+ * -EFAULT.  A guest address may have any alignment, so values wider than
+ * a byte are copied through these, never read or written in place
+ * through a typed pointer (undefined behaviour the compiler may act on).
+ */
+static inline int kc_sys_get(struct kc_vm *vm, void *dst, uint64_t gva,
+                             uint64_t len)
+{
+	const void *p = kc_sys_mem(vm, gva, len, 0);
+
+	if (p == NULL)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+static inline int kc_sys_put(struct kc_vm *vm, uint64_t gva, const void *src,
+                             uint64_t len)
+{
+	void *p = kc_sys_mem(vm, gva, len, KC_GMEM_WRITE);
+
+	if (p == NULL)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
 }
 
 /*

@@ -92,15 +92,14 @@ static int sys_write(struct kc_vm *vm, struct kvm_regs *r)
 
 static int sys_writev(struct kc_vm *vm, struct kvm_regs *r)
 {
-	const struct iovec *iov;
+	struct iovec iov[IOV_MAX_GUEST];
 	uint64_t i, total = 0;
 
 	if (r->rdi != 1 && r->rdi != 2)
 		return ret(r, -EBADF);
 	if (r->rdx > IOV_MAX_GUEST)
 		return ret(r, -EINVAL);
-	iov = guest(vm, r->rsi, r->rdx * sizeof(*iov), 0);
-	if (iov == NULL)
+	if (kc_sys_get(vm, iov, r->rsi, r->rdx * sizeof(*iov)))
 		return ret(r, -EFAULT);
 	for (i = 0; i < r->rdx; i++) {
 		uint64_t len = iov[i].iov_len;
@@ -273,14 +272,12 @@ static int put_timespec(struct kc_vm *vm, uint64_t gva, clockid_t clk,
                         bool usec)
 {
 	struct timespec ts;
-	int64_t *p = guest(vm, gva, 16, KC_GMEM_WRITE);
+	int64_t v[2];
 
-	if (p == NULL)
-		return -EFAULT;
 	clock_gettime(clk, &ts);
-	p[0] = ts.tv_sec;
-	p[1] = usec ? ts.tv_nsec / 1000 : ts.tv_nsec;
-	return 0;
+	v[0] = ts.tv_sec;
+	v[1] = usec ? ts.tv_nsec / 1000 : ts.tv_nsec;
+	return kc_sys_put(vm, gva, v, sizeof(v));
 }
 
 static int sys_clock_gettime(struct kc_vm *vm, struct kvm_regs *r)
@@ -307,14 +304,10 @@ static int sys_gettimeofday(struct kc_vm *vm, struct kvm_regs *r)
 
 static int sys_time(struct kc_vm *vm, struct kvm_regs *r)
 {
-	int64_t now = (int64_t)time(NULL), *p;
+	int64_t now = (int64_t)time(NULL);
 
-	if (r->rdi) {
-		p = guest(vm, r->rdi, 8, KC_GMEM_WRITE);
-		if (p == NULL)
-			return ret(r, -EFAULT);
-		*p = now;
-	}
+	if (r->rdi && kc_sys_put(vm, r->rdi, &now, sizeof(now)))
+		return ret(r, -EFAULT);
 	return ret(r, now);
 }
 
@@ -333,17 +326,12 @@ static int sys_getrandom(struct kc_vm *vm, struct kvm_regs *r)
 static int sys_arch_prctl(struct kc_vm *vm, struct kvm_regs *r)
 {
 	struct kvm_sregs s;
-	uint64_t *p;
 
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s))
 		return ret(r, -EIO);
-	if (r->rdi == ARCH_GET_FS) {
-		p = guest(vm, r->rsi, 8, KC_GMEM_WRITE);
-		if (p == NULL)
-			return ret(r, -EFAULT);
-		*p = s.fs.base;
-		return ret(r, 0);
-	}
+	if (r->rdi == ARCH_GET_FS)
+		return ret(r, kc_sys_put(vm, r->rsi, &s.fs.base,
+		                         sizeof(s.fs.base)));
 	if (r->rdi != ARCH_SET_FS)
 		return ret(r, -EINVAL);
 	if (r->rsi >= CANONICAL_LIMIT)
