@@ -186,14 +186,16 @@ fcgi_dbg crash.test /loop sekrit >"$T/client" &
 CLIENT=$!
 WAITS=$((WAITS + 1))
 wait_log $WAITS
-rm -f "$T/gdb.out" # the last session's Continuing. must not count
-gdb -batch -nx "$ROOT/tenant-sdk/examples/fault" -ex "target remote 127.0.0.1:$DBG_PORT" \
+rm -f "$T/gdb.out" # the last session's packets must not count
+gdb -batch -nx "$ROOT/tenant-sdk/examples/fault" -ex 'set debug remote 1' \
+	-ex "target remote 127.0.0.1:$DBG_PORT" \
 	-ex 'continue' -ex 'bt 1' -ex 'continue' >"$T/gdb.out" 2>&1 &
 GDB=$!
-# ^C once GDB has resumed the VM (it prints Continuing. before it does;
-# a ^C that comes before the resume is passed on when it resumes).
+# ^C once GDB has sent the packet that resumes the VM: before, it would
+# stop GDB's own startup or connect instead (batch mode prints no
+# "Continuing.", hence the packet log).
 for _ in $(seq "$(scaled 100)"); do
-	grep -q '^Continuing\.' "$T/gdb.out" && break
+	grep -qE 'Sending packet: \$(vCont;c|c#)' "$T/gdb.out" 2>/dev/null && break
 	sleep 0.1
 done
 kill -INT $GDB
