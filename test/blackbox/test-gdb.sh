@@ -13,6 +13,10 @@ fi
 
 DBG_PORT=$(free_port)
 HELLO=$ROOT/tenant-sdk/examples/hello
+# debug_wait bounds how long a stop waits for GDB (or this script's
+# client) to connect, which ends by itself: scaled.  Where the time a
+# stop waits out matters, it is not (bpwait.test).
+WAIT=$(scaled 5)
 write_ini "$T/kvm-fpm.ini" "debug_port = $DBG_PORT"
 cat >>"$T/kvm-fpm.ini" <<INI
 
@@ -20,7 +24,7 @@ cat >>"$T/kvm-fpm.ini" <<INI
 program = $HELLO
 key = sekrit
 allow_debug = yes
-debug_wait = 5s
+debug_wait = ${WAIT}s
 max_request_time = 0.5s
 
 [tenant:nodebug.test]
@@ -30,6 +34,11 @@ key = sekrit
 [tenant:bp.test]
 program = $ROOT/$B/programs/breakpoint
 allow_debug = yes
+debug_wait = ${WAIT}s
+
+[tenant:bpwait.test]
+program = $ROOT/$B/programs/breakpoint
+allow_debug = yes
 debug_wait = 1s
 
 [tenant:crash.test]
@@ -37,7 +46,10 @@ program = $ROOT/tenant-sdk/examples/fault
 key = sekrit
 allow_debug = yes
 debug_on_fault = yes
-debug_wait = 5s
+debug_wait = ${WAIT}s
+# Ctrl-C must reach the loop before the time limit stops it, and the
+# checks need only that the limit stops it at all: scaled.
+max_request_time = $(scaled 1)s
 INI
 start_kvm_fpm || exit 1
 
@@ -49,9 +61,10 @@ fcgi_dbg() {
 		cgi-fcgi -bind -connect "$T/kvm-fpm.sock"
 }
 
-# wait_count PATTERN N: until the log holds N lines matching (5 s at most)
+# wait_count PATTERN N: until the log holds N lines matching (5 s at most,
+# scaled)
 wait_count() {
-	for _ in $(seq 50); do
+	for _ in $(seq "$(scaled 50)"); do
 		[ "$(grep -c "$1" "$T/kvm-fpm.log")" -ge "$2" ] && return 0
 		sleep 0.1
 	done
@@ -65,7 +78,7 @@ WAITS=0
 # gdb_run ARGS...: a scripted GDB session, output in $T/gdb.out (and
 # appended to $T/gdb.all, shown when a check failed)
 gdb_run() {
-	timeout 20 gdb -batch -nx "$@" >"$T/gdb.out" 2>&1
+	timeout "$(scaled 20)" gdb -batch -nx "$@" >"$T/gdb.out" 2>&1
 	cat "$T/gdb.out" >>"$T/gdb.all"
 }
 # no CMD...: passes when the command fails
@@ -106,7 +119,8 @@ check "allow_debug = no: X-Debug is 403" grep -q '^Status: 403' "$T/out"
 fcgi_dbg hello.test / sekrit >"$T/out"
 check "a tenant without a key: X-Debug is 403" grep -q '^Status: 403' "$T/out"
 check "refusals paused nothing" [ "$(grep -c 'waiting for GDB' "$T/kvm-fpm.log")" = $WAITS ]
-check "refusals are quick" [ $(($(date +%s) - t0)) -le 2 ]
+# Quick means not paused for debug_wait (scaled alike, and longer).
+check "refusals are quick" [ $(($(date +%s) - t0)) -le "$(scaled 2)" ]
 fcgi debug.test / >"$T/out"
 check "allow_debug tenant without X-Debug: 200" grep -q '^Status: 200' "$T/out"
 
@@ -151,7 +165,7 @@ gdb_run "$ROOT/$B/programs/breakpoint" -ex "target remote 127.0.0.1:$DBG_PORT" \
 wait $CLIENT
 check "breakpoint(): the stop is inside my_backend" grep -q 'in my_backend' "$T/gdb.out"
 check "breakpoint(): continue answers 200" grep -q 'after breakpoint' "$T/client"
-fcgi bp.test / >"$T/client"
+fcgi bpwait.test / >"$T/client"
 WAITS=$((WAITS + 1))
 check "breakpoint() with no GDB: served after debug_wait" grep -q 'after breakpoint' "$T/client"
 
@@ -172,12 +186,20 @@ fcgi_dbg crash.test /loop sekrit >"$T/client" &
 CLIENT=$!
 WAITS=$((WAITS + 1))
 wait_log $WAITS
-gdb -batch -nx "$ROOT/tenant-sdk/examples/fault" -ex "target remote 127.0.0.1:$DBG_PORT" \
+rm -f "$T/gdb.out" # the last session's packets must not count
+gdb -batch -nx "$ROOT/tenant-sdk/examples/fault" -ex 'set debug remote 1' \
+	-ex "target remote 127.0.0.1:$DBG_PORT" \
 	-ex 'continue' -ex 'bt 1' -ex 'continue' >"$T/gdb.out" 2>&1 &
 GDB=$!
-sleep 0.5
+# ^C once GDB has sent the packet that resumes the VM: before, it would
+# stop GDB's own startup or connect instead (batch mode prints no
+# "Continuing.", hence the packet log).
+for _ in $(seq "$(scaled 100)"); do
+	grep -qE 'Sending packet: \$(vCont;c|c#)' "$T/gdb.out" 2>/dev/null && break
+	sleep 0.1
+done
 kill -INT $GDB
-for _ in $(seq 100); do kill -0 $GDB 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq "$(scaled 100)"); do kill -0 $GDB 2>/dev/null || break; sleep 0.1; done
 kill -9 $GDB 2>/dev/null
 wait $CLIENT
 cat "$T/gdb.out" >>"$T/gdb.all"
@@ -191,10 +213,10 @@ fcgi_dbg debug.test /raw sekrit >"$T/client" &
 CLIENT=$!
 WAITS=$((WAITS + 1))
 wait_log $WAITS
-python3 - "$DBG_PORT" >"$T/raw.out" 2>&1 <<'PY'
+python3 - "$DBG_PORT" "$(scaled 3)" >"$T/raw.out" 2>&1 <<'PY'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.settimeout(3)
+s.settimeout(float(sys.argv[2]))
 def frame(p):
     return b"$" + p + b"#" + b"%02x" % (sum(p) & 0xff)
 def reply(raw):
@@ -262,9 +284,9 @@ check "no worker died" no grep -q 'killed by signal' "$T/kvm-fpm.log"
 # --- without a server: kvm-fpm run --allow_debug=yes
 RUN_PORT=$(free_port)
 ASAN_OPTIONS=detect_leaks=0:log_path=$T/asan "$KVM_FPM" run --allow_debug=yes \
-	--debug_port="$RUN_PORT" --debug_wait=5s "$HELLO" /run-one >"$T/run.out" 2>"$T/run.err" &
+	--debug_port="$RUN_PORT" --debug_wait="$WAIT"s "$HELLO" /run-one >"$T/run.out" 2>"$T/run.err" &
 RUN=$!
-for _ in $(seq 50); do grep -q 'waiting for GDB' "$T/run.err" && break; sleep 0.1; done
+for _ in $(seq "$(scaled 50)"); do grep -q 'waiting for GDB' "$T/run.err" && break; sleep 0.1; done
 gdb_run "$HELLO" -ex "target remote 127.0.0.1:$RUN_PORT" -ex 'print url' -ex 'continue'
 wait $RUN
 check "kvm-fpm run: the URL stops for GDB" grep -q '"/run-one"' "$T/gdb.out"
