@@ -46,16 +46,6 @@ free_port() {
 
 SCGI_PORT=$(free_port)
 
-# An emulated machine (scripts/in-kvm-vm.sh) runs everything tens of times
-# slower; KVM_FPM_TEST_TIME_SCALE says how many.
-TIME_SCALE=${KVM_FPM_TEST_TIME_SCALE:-1}
-# scaled SECONDS: SECONDS (decimals allowed) times TIME_SCALE.  Only for
-# bounds on something that ends by itself, never for a limit whose
-# precision a test checks.
-scaled() {
-	awk -v s="$1" -v k="$TIME_SCALE" 'BEGIN { print s * k }'
-}
-
 ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
 not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
 # check NAME COMMAND...: passes when the command succeeds
