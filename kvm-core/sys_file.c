@@ -6,6 +6,7 @@
  * dup, close, getrandom. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <poll.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "kc_files.h"
@@ -328,6 +330,49 @@ int kc_file_pread64(struct kc_vm *vm, struct kvm_regs *r)
 	if ((int64_t)off < 0)
 		return kc_sys_ret(r, -EINVAL);
 	return kc_sys_ret(r, file_read(vm, r->rdi, r->rsi, r->rdx, &off));
+}
+
+/* readv, preadv: file_read per buffer, until a short one.  The vector is
+ * copied in (any alignment); at most IOV_MAX entries, as Linux. */
+static int64_t file_readv(struct kc_vm *vm, uint64_t fd, uint64_t gva,
+                          uint64_t count, uint64_t *off)
+{
+	struct iovec iov[IOV_MAX];
+	uint64_t i, total = 0;
+	int64_t n;
+
+	if (count > IOV_MAX)
+		return -EINVAL;
+	if (entry(vm, fd) == NULL)
+		return -EBADF;
+	if (count && kc_sys_get(vm, iov, gva, count * sizeof(*iov)))
+		return -EFAULT;
+	for (i = 0; i < count; i++) {
+		n = file_read(vm, fd, (uintptr_t)iov[i].iov_base,
+		              iov[i].iov_len, off);
+		if (n < 0)
+			return total ? (int64_t)total : n;
+		total += (uint64_t)n;
+		if (off)
+			*off += (uint64_t)n;
+		if ((uint64_t)n < iov[i].iov_len || total >= READ_MAX)
+			break;
+	}
+	return (int64_t)total;
+}
+
+int kc_file_readv(struct kc_vm *vm, struct kvm_regs *r)
+{
+	return kc_sys_ret(r, file_readv(vm, r->rdi, r->rsi, r->rdx, NULL));
+}
+
+int kc_file_preadv(struct kc_vm *vm, struct kvm_regs *r)
+{
+	uint64_t off = r->r10;
+
+	if ((int64_t)off < 0)
+		return kc_sys_ret(r, -EINVAL);
+	return kc_sys_ret(r, file_readv(vm, r->rdi, r->rsi, r->rdx, &off));
 }
 
 int kc_file_lseek(struct kc_vm *vm, struct kvm_regs *r)

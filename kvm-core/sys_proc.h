@@ -110,6 +110,8 @@ int kc_file_open(struct kc_vm *vm, struct kvm_regs *r);
 int kc_file_openat(struct kc_vm *vm, struct kvm_regs *r);
 int kc_file_read(struct kc_vm *vm, struct kvm_regs *r);
 int kc_file_pread64(struct kc_vm *vm, struct kvm_regs *r);
+int kc_file_readv(struct kc_vm *vm, struct kvm_regs *r);
+int kc_file_preadv(struct kc_vm *vm, struct kvm_regs *r);
 int kc_file_lseek(struct kc_vm *vm, struct kvm_regs *r);
 int kc_file_close(struct kc_vm *vm, struct kvm_regs *r);
 int kc_file_getdents64(struct kc_vm *vm, struct kvm_regs *r);

@@ -120,6 +120,13 @@ static int sys_read(struct kc_vm *vm, struct kvm_regs *r)
 	return ret(r, r->rdi == 0 ? 0 : -EBADF); /* stdin is empty */
 }
 
+static int sys_readv(struct kc_vm *vm, struct kvm_regs *r)
+{
+	if (r->rdi > 2)
+		return kc_file_readv(vm, r);
+	return ret(r, r->rdi == 0 ? 0 : -EBADF); /* stdin is empty */
+}
+
 static int sys_close(struct kc_vm *vm, struct kvm_regs *r)
 {
 	return r->rdi <= 2 ? ret(r, 0) : kc_file_close(vm, r);
@@ -405,6 +412,8 @@ static sys_fn *const syscalls[] = {
     [SYS_lstat] = kc_file_stat_path,
     [SYS_poll] = kc_sys_poll,
     [SYS_pread64] = kc_file_pread64,
+    [SYS_readv] = sys_readv,
+    [SYS_preadv] = kc_file_preadv,
     [SYS_access] = kc_file_access,
     [SYS_kill] = kc_sys_kill,
     [SYS_fcntl] = kc_sys_fcntl,
