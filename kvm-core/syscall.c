@@ -337,8 +337,8 @@ static int sys_arch_prctl(struct kc_vm *vm, struct kvm_regs *r)
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s))
 		return ret(r, -EIO);
 	if (r->rdi == ARCH_GET_FS)
-		return ret(r, kc_sys_put(vm, r->rsi, &s.fs.base,
-		                         sizeof(s.fs.base)));
+		return ret(
+		    r, kc_sys_put(vm, r->rsi, &s.fs.base, sizeof(s.fs.base)));
 	if (r->rdi != ARCH_SET_FS)
 		return ret(r, -EINVAL);
 	if (r->rsi >= CANONICAL_LIMIT)

@@ -367,7 +367,7 @@ Test(sysfile, readv_and_preadv)
 	             -EINVAL);
 	cr_assert_eq(call(kc_file_readv, SYS_readv, 3, 0x10, 1, 0), -EFAULT);
 	cr_assert_eq(call(kc_file_readv, SYS_readv, 9, BUF + 1, 1, 0), -EBADF);
-	cr_assert_eq(call(kc_file_preadv, SYS_preadv, 3, BUF + 1, 1,
-	                  (uint64_t)-1),
-	             -EINVAL);
+	cr_assert_eq(
+	    call(kc_file_preadv, SYS_preadv, 3, BUF + 1, 1, (uint64_t)-1),
+	    -EINVAL);
 }

@@ -1,6 +1,7 @@
 /* Files from the tenant's data_dir (/data): main() opens /data/words and
  * reads its first word, so the snapshot holds the file at offset 6.
- * "/" reads on from there (readv), "/open" opens another file and leaves it open,
+ * "/" reads on from there (readv), "/open" opens another file and leaves it
+ * open,
  * "/fd4" says whether fd 4 is open, "/list" lists /data. */
 #include <dirent.h>
 #include <fcntl.h>
