@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "program.h"
 
 int fs_program_read(const char *path, struct fs_program *p, char *err,
@@ -94,21 +95,6 @@ int fs_program_dir_lock(const char *dir, char *err, size_t errlen)
 	return fd;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int fs_program_store(int dirfd, const char *name, const void *data, size_t len,
                      char *err, size_t errlen)
 {
@@ -123,7 +109,7 @@ int fs_program_store(int dirfd, const char *name, const void *data, size_t len,
 		goto fail;
 	}
 	step = "write";
-	r = write_all(fd, data, len);
+	r = fs_write_all(fd, data, len);
 	if (r == 0) {
 		step = "fsync";
 		r = fsync(fd) ? -errno : 0;

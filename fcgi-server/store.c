@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "log.h"
 #include "program.h"
 #include "scoreboard.h"
@@ -335,21 +336,6 @@ struct reply {
 	char reason[240];
 };
 
-static int write_all(int fd, const void *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p = (const char *)p + n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int read_all(int fd, void *p, size_t len)
 {
 	while (len > 0) {
@@ -374,9 +360,9 @@ int fs_store_ask(int fd, const char *tenant, const void *elf, size_t len,
 	int r;
 
 	snprintf(a.tenant, sizeof(a.tenant), "%s", tenant);
-	r = write_all(fd, &a, sizeof(a));
+	r = fs_write_all(fd, &a, sizeof(a));
 	if (r == 0)
-		r = write_all(fd, elf, len);
+		r = fs_write_all(fd, elf, len);
 	while (r == 0 && (r = poll(&p, 1, ASK_WAIT_MS)) < 0 && errno == EINTR)
 		r = 0;
 	if (r == 0)
@@ -427,5 +413,5 @@ int fs_store_serve(int fd, struct fs_etcd *e, const char *prefix,
 	if (rep.rc)
 		rep.version = 0; /* nothing of this upload is in etcd */
 	free(elf);
-	return write_all(fd, &rep, sizeof(rep));
+	return fs_write_all(fd, &rep, sizeof(rep));
 }
