@@ -184,7 +184,7 @@ frontend() {
 		[ "$(header content-type "$D/h")" = "text/html; charset=utf-8" ]
 	check "$n: the tenant's own Cache-Control header" \
 		[ "$(header cache-control "$D/h")" = "public, max-age=60" ]
-	check "$n: Content-Length is the body's length" \
+	check "$n: Content-Length is the body's length ($(header content-length "$D/h") for $(wc -c <"$D/b"))" \
 		[ "$(header content-length "$D/h")" = "$(wc -c <"$D/b")" ]
 	t=$(sed -n 's/^<p>Page prepared at Unix time \([0-9]*\)\.<\/p>$/\1/p' "$D/b")
 	printf '%s\n' '<!DOCTYPE html>' '<html>' \
@@ -232,7 +232,7 @@ PY
 		-H 'Content-Type: text/plain' --data-binary @"$T/mib" "$url/m"
 	echo_json POST /m '' '"text/plain"' "$T/mib" >"$D/want"
 	check "$n: a 1 MiB POST arrives whole" same "$D/want" "$D/b"
-	check "$n: ... answered with its Content-Length" \
+	check "$n: ... answered with its Content-Length ($(header content-length "$D/h"))" \
 		[ "$(header content-length "$D/h")" = "$(wc -c <"$D/want")" ]
 	st=$(curl -s -o "$D/b" -w '%{http_code}' -H 'Host: echo.test' \
 		--data-binary @"$T/big" "$url/big")
