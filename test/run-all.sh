@@ -65,7 +65,9 @@ kvm_suites() {
 
 run_kvm_suite() { # NAME
 	case $1 in
-	guest-*) criterion "$B/test/$1" ;;
+	# In the emulated VM each test is named as it starts, so that a hang
+	# shows where it was.
+	guest-*) criterion "$B/test/$1" ${IN_KVM_VM:+--verbose} ;;
 	*) sh "$1" "$B" ;;
 	esac
 }
@@ -83,6 +85,7 @@ kvm_usable() { [ -c /dev/kvm ] && : 2>/dev/null </dev/kvm; }
 R=$B/kvm-results
 
 kvm_list() { # FILE
+	IN_KVM_VM=1
 	n=0
 	while read -r s; do
 		n=$((n + 1))
@@ -110,9 +113,9 @@ vm_round() {
 		now=$(cat "$R/current" 2>/dev/null || echo boot)
 		if [ "$now" != "$seen" ]; then
 			seen=$now since=$(date +%s)
-		elif [ $(($(date +%s) - since)) -gt "${KVM_FPM_SUITE_LIMIT:-1500}" ]; then
+		elif [ $(($(date +%s) - since)) -gt "${KVM_FPM_SUITE_LIMIT:-900}" ]; then
 			echo "== the VM has run '${seen#* }' for over" \
-				"${KVM_FPM_SUITE_LIMIT:-1500} s: stopping it"
+				"${KVM_FPM_SUITE_LIMIT:-900} s: stopping it"
 			HUNG=$seen
 			kill -TERM -- "-$vm" 2>/dev/null
 			sleep 5
