@@ -190,10 +190,12 @@ get nope.test /
 check "SIGUSR1: workers log to the new file" grep -q 'unknown host' "$T/kvm-fpm.log"
 
 # --- SIGQUIT lets an in-flight slow request finish
-curl -s -o "$T/slow" -w '%{http_code}' -H 'Host: slow.test' "http://127.0.0.1:$HTTP_PORT/" >"$T/slow.code" &
+# Long enough (scaled) for a status poll to see it in flight.
+curl -s -o "$T/slow" -w '%{http_code}' -H 'Host: slow.test' \
+	"http://127.0.0.1:$HTTP_PORT/?ms=$(scaled 1000)" >"$T/slow.code" &
 SLOW=$!
-# in flight: a worker runs it
-wait_until 5 sh -c "env -i REQUEST_METHOD=GET REQUEST_URI=/kvm-fpm/status \
+check "SIGQUIT: the slow request is in flight before the signal" \
+	wait_until 5 sh -c "env -i REQUEST_METHOD=GET REQUEST_URI=/kvm-fpm/status \
 	REMOTE_ADDR=127.0.0.1 cgi-fcgi -bind -connect $T/status.sock |
 	grep -q '^active processes: *1'"
 kill -QUIT "$KVM_FPM_PID"

@@ -1,4 +1,7 @@
-/* Busy for about 300 ms of CPU per request, then answers "slow done". */
+/* Busy for about 300 ms of CPU per request (or N ms for a URL with
+ * "ms=N"), then answers "slow done". */
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "kvm-fpm.h"
@@ -14,10 +17,12 @@ static long long now_ms(void)
 
 void my_backend(const char *url)
 {
-	long long start = now_ms(), now = start;
+	long long start = now_ms(), now = start, ms = 300;
+	const char *arg = strstr(url, "ms=");
 
-	(void)url;
-	while (now >= 0 && now - start < 300) {
+	if (arg)
+		ms = strtoll(arg + 3, NULL, 10);
+	while (now >= 0 && now - start < ms) {
 		for (volatile int i = 0; i < 10000; i++)
 			;
 		now = now_ms();
