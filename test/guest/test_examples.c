@@ -258,9 +258,17 @@ Test(isolation, ten_thousand_requests)
 		if (i == 99)
 			rss100 = guest_rss_kib();
 	}
+#ifndef __SANITIZE_ADDRESS__
+	/* The leak check is the plain build's: ASan's allocator keeps memory
+	 * it does not give back on a purge (7 MiB more after 10,000
+	 * requests in one run in the emulated VM, where the plain build
+	 * grew by less than 1 MiB). */
 	cr_assert_lt(labs(guest_rss_kib() - rss100), 1024,
 	             "RSS %ld KiB after 100, %ld after 10000", rss100,
 	             guest_rss_kib());
+#else
+	(void)rss100;
+#endif
 	guest_free(&g);
 }
 
