@@ -63,10 +63,33 @@ kvm_suites() {
 	done
 }
 
+# The guest suites one Criterion suite at a time (guest-san:hostile), so
+# that a hang of the emulated VM costs a rerun of that part only.
+split_guest() {
+	while read -r s; do
+		case $s in
+		guest-plain | guest-san)
+			"$B/test/$s" --list |
+				sed -n "s/^\([A-Za-z0-9_]*\): [0-9]* tests*\$/$s:\1/p"
+			;;
+		*) echo "$s" ;;
+		esac
+	done
+}
+
 run_kvm_suite() { # NAME
 	case $1 in
 	# In the emulated VM each test is named as it starts, so that a hang
 	# shows where it was.
+	guest-*:*)
+		# --verbose also lists every test the filter left out.
+		{
+			criterion "$B/test/${1%%:*}" --filter "${1#*:}/*" \
+				${IN_KVM_VM:+--verbose} 2>&1
+			echo $? >"$R/status"
+		} | grep -v 'Test is disabled$'
+		return "$(cat "$R/status")"
+		;;
 	guest-*) criterion "$B/test/$1" ${IN_KVM_VM:+--verbose} ;;
 	*) sh "$1" "$B" ;;
 	esac
@@ -76,50 +99,82 @@ kvm_usable() { [ -c /dev/kvm ] && : 2>/dev/null </dev/kvm; }
 
 # ---- The KVM suites in emulated VMs, for a machine without /dev/kvm.
 # Inside (kvm-list FILE): each suite of FILE in turn; $R/current names the
-# one running, $R/done.N holds the status of the Nth.  Outside: one VM for
-# all of them; should the emulator hang (now and then a vCPU under TCG
-# never leaves a tenant's tight loop, not even for SIGKILL: README), the
-# VM is stopped once a suite has run for KVM_FPM_SUITE_LIMIT seconds, that
-# suite is run once more in a new VM and the rest go on.  A suite that
-# fails is never retried; one that hangs twice counts as failed.
+# one running, $R/done.N holds the status of the Nth, and $R/beat counts
+# up every 10 s while the VM lives.  Outside: one VM for all of them.
+# Should the emulator hang (now and then a vCPU under TCG never leaves a
+# tenant's tight loop: README), the VM is stopped once its heartbeat has
+# stood still for KVM_FPM_VM_STALL seconds (default 240) or a suite has
+# run for KVM_FPM_SUITE_LIMIT seconds (default 1500), that suite is run
+# once more in a new VM and the rest go on.  A suite that fails is never
+# retried; one that hangs twice counts as failed.
 R=$B/kvm-results
 
 kvm_list() { # FILE
 	IN_KVM_VM=1
+	(
+		i=0
+		while :; do
+			i=$((i + 1))
+			echo "$i" >"$R/beat"
+			sleep 10
+		done
+	) &
+	beat=$!
 	n=0
 	while read -r s; do
 		n=$((n + 1))
 		echo "$n $s" >"$R/current"
 		echo "== $s"
+		t0=$(date +%s)
 		run_kvm_suite "$s"
-		echo $? >"$R/done.$n"
+		st=$?
+		echo "== $s: status $st after $(($(date +%s) - t0)) s"
+		echo "$st" >"$R/done.$n"
 	done <"$1"
 	rm -f "$R/current"
+	kill "$beat"
 }
 
-# One VM over the suites in $R/todo; sets HUNG to the suite that was
-# stopped ("" when none) and counts every suite that ended.
+# Why the VM of this round counts as hung, or nothing; T is now.
+vm_stuck() {
+	if [ $((T - since)) -gt "${KVM_FPM_SUITE_LIMIT:-1500}" ]; then
+		echo "has run '${seen#* }' for over ${KVM_FPM_SUITE_LIMIT:-1500} s"
+	elif [ -n "$beat" ] &&
+		[ $((T - beat_at)) -gt "${KVM_FPM_VM_STALL:-240}" ]; then
+		echo "has shown no sign of life for ${KVM_FPM_VM_STALL:-240} s" \
+			"(in '${seen#* }')"
+	fi
+}
+
+# One VM over the suites in $R/todo; sets HUNG to "N SUITE" for the suite
+# it was stopped in ("0 boot" before the first, "" when none) and counts
+# every suite that ended.
 vm_round() {
-	rm -f "$R"/done.* "$R/current"
-	# Its own process group, so that a hung VM can be stopped whole.
+	rm -f "$R"/done.* "$R/current" "$R/beat"
+	# A session of its own, so that a hung VM can be stopped whole (GNU
+	# timeout in in-kvm-vm.sh puts QEMU in a process group of its own).
 	KVM_FPM_TEST_TIME_SCALE=${KVM_FPM_TEST_TIME_SCALE:-30} \
 		KVM_VM_MEM=${KVM_VM_MEM:-8192} \
 		setsid scripts/in-kvm-vm.sh test/run-all.sh "$B" kvm-list "$R/todo" &
 	vm=$!
-	seen="" since=$(date +%s)
+	T=$(date +%s)
+	seen="" since=$T beat="" beat_at=$T
 	HUNG=""
 	while kill -0 "$vm" 2>/dev/null; do
 		sleep 5
-		now=$(cat "$R/current" 2>/dev/null || echo boot)
-		if [ "$now" != "$seen" ]; then
-			seen=$now since=$(date +%s)
-		elif [ $(($(date +%s) - since)) -gt "${KVM_FPM_SUITE_LIMIT:-900}" ]; then
-			echo "== the VM has run '${seen#* }' for over" \
-				"${KVM_FPM_SUITE_LIMIT:-900} s: stopping it"
+		T=$(date +%s)
+		now=$(cat "$R/current" 2>/dev/null || echo "0 boot")
+		[ "$now" != "$seen" ] && seen=$now since=$T
+		b=$(cat "$R/beat" 2>/dev/null || true)
+		[ "$b" != "$beat" ] && beat=$b beat_at=$T
+		why=$(vm_stuck)
+		if [ -n "$why" ]; then
+			echo "== the VM $why: stopping it"
 			HUNG=$seen
-			kill -TERM -- "-$vm" 2>/dev/null
+			pkill -TERM -s "$vm"
 			sleep 5
-			kill -KILL -- "-$vm" 2>/dev/null
+			pkill -KILL -s "$vm"
+			break
 		fi
 	done
 	wait "$vm"
@@ -137,7 +192,7 @@ vm_round() {
 
 kvm_in_vms() {
 	mkdir -p "$R"
-	kvm_suites >"$R/todo"
+	kvm_suites | split_guest >"$R/todo"
 	retried=""
 	while [ -s "$R/todo" ]; do
 		vm_round
