@@ -305,7 +305,8 @@ static enum kc_gdb_action stopped(struct kc_gdb *g, int sig, bool swbreak,
 
 static int killed(struct kc_gdb *g)
 {
-	g->vm->sregs_dirty = true; /* stopped in a stub: reload at reset */
+	/* stopped in a stub: reload at reset */
+	g->vm->sregs_dirty = g->vm->stopped = true;
 	return kc_vm_fail(g->vm, KC_ERR_FAULT, "%s",
 	                  g->lost ? "the debugger's connection dropped"
 	                          : "killed from the debugger");

@@ -16,6 +16,9 @@ struct kvm_sregs;
  * hosts)?  Then it misses the host's own changes to them (reset.c). */
 bool kc_kvm_shadow_paging(void);
 
+/* KVM takes vCPU events (KVM_SYNC_X86_EVENTS) with the next KVM_RUN. */
+bool kc_kvm_sync_events(void);
+
 /* Create the KVM VM and vCPU for vm->mem with sregs.  0 or -errno. */
 int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
                    size_t errlen);

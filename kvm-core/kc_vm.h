@@ -62,6 +62,7 @@ struct kc_vm {
 	bool booting;     /* running main(), memory shared with img */
 	bool dirty;       /* ran since the last reset */
 	bool sregs_dirty; /* segments changed: reload them at reset */
+	bool stopped;     /* stopped anywhere: drop queued events at reset */
 	bool broken;      /* vCPU unusable: rebuild it at reset */
 	struct kc_alloc alloc;
 	uint64_t req_used;     /* bytes of the request area written */

@@ -34,8 +34,9 @@ static int kvm_fd = -1;
 static int run_mmap_size;
 static struct kvm_cpuid2 *cpuid;
 static bool have_xsave;
-static bool have_sync_sregs; /* segments read at every exit, for free */
-static bool have_tdp;        /* EPT or NPT: see kc_kvm_shadow_paging */
+static bool have_sync_sregs;  /* segments read at every exit, for free */
+static bool have_sync_events; /* vCPU events written with KVM_RUN */
+static bool have_tdp;         /* EPT or NPT: see kc_kvm_shadow_paging */
 
 /* Is a module parameter (a /sys/module path) on? */
 static bool module_param_on(const char *path)
@@ -57,6 +58,11 @@ static bool detect_tdp(void)
 {
 	return module_param_on("/sys/module/kvm_intel/parameters/ept") ||
 	       module_param_on("/sys/module/kvm_amd/parameters/npt");
+}
+
+bool kc_kvm_sync_events(void)
+{
+	return have_sync_events;
 }
 
 bool kc_kvm_shadow_paging(void)
@@ -89,6 +95,7 @@ int kc_init(char *err, size_t errlen)
 		goto fail;
 	}
 	have_sync_sregs = r & KVM_SYNC_X86_SREGS;
+	have_sync_events = r & KVM_SYNC_X86_EVENTS;
 	have_tdp = detect_tdp();
 	run_mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	for (n = 64; n <= 4096; n *= 2) {
@@ -521,8 +528,8 @@ static int handle_exit(struct kc_vm *vm)
  * GDB, when one is attached). */
 static int timed_out(struct kc_vm *vm, uint64_t limit_ns)
 {
-	vm->sregs_dirty = true; /* stopped anywhere */
-	if (vm->gdb)            /* let GDB see where the time went */
+	vm->sregs_dirty = vm->stopped = true; /* stopped anywhere */
+	if (vm->gdb) /* let GDB see where the time went */
 		kc_gdb_timed_out(vm);
 	return kc_vm_fail(vm, KC_ERR_TIMEOUT,
 	                  "timed out after %.3fs at RIP 0x%llx",

@@ -235,8 +235,33 @@ static int restore_segments(struct kc_vm *vm)
 	return ioctl(vm->vcpu_fd, KVM_SET_SREGS, snap) ? -errno : 0;
 }
 
+/*
+ * An exit in the middle of an event's delivery (a timer tick between a
+ * call's ud2 and its #UD handler) leaves the event queued in KVM, to be
+ * delivered at the next KVM_RUN: into the next request.  A run that was
+ * stopped anywhere (time limit, debugger) drops every queued exception,
+ * interrupt and NMI and any interrupt shadow.  A run that ended at one of
+ * the stubs' exits has none: its last instruction completed.  With
+ * KVM_SYNC_X86_EVENTS this costs no ioctl.
+ */
+static int drop_events(struct kc_vm *vm)
+{
+	struct kvm_vcpu_events ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.flags = KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_NMI_PENDING;
+	vm->stats.events_dropped++;
+	if (kc_kvm_sync_events()) {
+		vm->run->s.regs.events = ev;
+		vm->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
+		return 0;
+	}
+	return ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) ? -errno : 0;
+}
+
 /* A broken vCPU (triple fault) is rebuilt from the image; any other
- * gets the snapshot's segments back when the request changed them.  The
+ * gets the snapshot's segments back when the request changed them, and
+ * loses its queued events when the request was stopped anywhere.  The
  * registers are set for every entry, the FPU by the entry stub. */
 static int restore_vcpu(struct kc_vm *vm)
 {
@@ -250,9 +275,11 @@ static int restore_vcpu(struct kc_vm *vm)
 		vm->stats.rebuilds++;
 	} else {
 		r = restore_segments(vm);
+		if (r == 0 && vm->stopped)
+			r = drop_events(vm);
 	}
 	if (r == 0)
-		vm->broken = vm->sregs_dirty = false;
+		vm->broken = vm->sregs_dirty = vm->stopped = false;
 	return r;
 }
 

@@ -195,6 +195,7 @@ struct kc_vm_stats {
 	uint64_t rebuilds;       /* vCPU state rebuilt after a bad exit */
 	uint64_t slot_grows;     /* memory slots grown for allocations */
 	uint64_t sregs_restores; /* segments a request changed, put back */
+	uint64_t events_dropped; /* resets after a stop anywhere (reset.c) */
 	uint64_t fresh_unmaps;   /* fresh ranges KVM had to forget */
 	uint64_t enosys;         /* system calls answered ENOSYS, unknown */
 };

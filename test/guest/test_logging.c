@@ -129,8 +129,9 @@ static double best_timeout_ms(struct kc_vm *vm, const char *url)
 	int i;
 
 	for (i = 0; i < ATTEMPTS; i++) {
-		cr_assert_eq(get(vm, url, &res, &ms), KC_ERR_TIMEOUT, "%s: %s",
-		             url, kc_status_name(res.status));
+		cr_assert_eq(get(vm, url, &res, &ms), KC_ERR_TIMEOUT,
+		             "%s: %s: %s", url, kc_status_name(res.status),
+		             res.error);
 		cr_assert_geq(ms, LIMIT_MS, "%.1f ms", ms);
 		best = ms < best ? ms : best;
 		cr_assert_eq(kc_vm_reset(vm), 0);

@@ -1,9 +1,12 @@
 /* Every request starts from the snapshot's CPU state and address space,
  * whatever the request before it on the same VM left behind. */
+#include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "guest.h"
+#include "kc_vm.h"
 
 #define P(name) "build/programs/" name
 
@@ -168,5 +171,33 @@ Test(vcpu_state, calls_return_without_iopl_or_nt)
 	expect(&g, "/direct-out", KC_ERR_FAULT);
 	cr_assert(strstr(g.res.error, "general protection fault"), "%s",
 	          g.res.error);
+	guest_free(&g);
+}
+
+/* An exit that cuts an event's delivery short (a timer tick between a
+ * call's ud2 and its #UD handler) leaves the event queued in KVM for the
+ * next KVM_RUN.  A request stopped by its time limit must not hand such
+ * an event to the next one: here the half-delivered #UD is queued with
+ * KVM_SET_VCPU_EVENTS after the timeout, where the race would leave it
+ * (it was seen once in the emulated VM, as a "fault" of a request that
+ * only wrote in a loop). */
+Test(vcpu_state, event_cut_short_by_a_timeout_is_dropped)
+{
+	struct kvm_vcpu_events ev;
+	struct kc_limits lim;
+	struct guest g;
+
+	guest_limits_default(&lim);
+	lim.max_request_time_ns = 100000000; /* /spin never ends */
+	guest_boot(&g, P("cpu_state"), &lim);
+	expect(&g, "/spin", KC_ERR_TIMEOUT);
+	memset(&ev, 0, sizeof(ev));
+	ev.exception.injected = 1;
+	ev.exception.nr = 6; /* #UD */
+	cr_assert_eq(ioctl(g.vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev), 0);
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	expect(&g, "/", KC_OK);
+	cr_assert(strstr(guest_body(&g), CLEAN_STATE_TAIL), "%s",
+	          guest_body(&g));
 	guest_free(&g);
 }

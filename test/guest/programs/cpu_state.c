@@ -201,6 +201,9 @@ void my_backend(const char *url)
 		report_gs_base();
 	else if (strcmp(url, "/avx") == 0)
 		spoil_ymm();
+	else if (strcmp(url, "/spin") == 0) /* until the time limit */
+		for (;;)
+			__asm__ volatile("");
 	report();
 }
 
