@@ -72,6 +72,10 @@ StartServers 1
 ServerLimit 1
 ThreadsPerChild 16
 MaxRequestWorkers 16
+# Below the default 25, which one process of 16 threads can never reach
+# (AH10159 at error level in the log).
+MinSpareThreads 1
+MaxSpareThreads 32
 Listen 127.0.0.1:$AP_UNIX
 Listen 127.0.0.1:$AP_TCP
 Listen 127.0.0.1:$AP_SCGI
@@ -138,11 +142,12 @@ header() {
 status() {
 	tr -d '\r' <"$1" | sed -n '1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p'
 }
-# echo_json METHOD URI QUERY CTYPE BODYFILE [EXTRA HEADERS JSON]: what the
-# echo tenant answers, byte for byte (curl -A fe sends User-Agent: fe)
+# echo_json METHOD PATH QUERY CTYPE BODYFILE [EXTRA HEADERS JSON]: what the
+# echo tenant answers, byte for byte (curl -A fe sends User-Agent: fe); its
+# "uri" is REQUEST_URI, the query included
 echo_json() {
-	printf '{"method":"%s","uri":"%s","query":"%s","remote_addr":"127.0.0.1",' \
-		"$1" "$2" "$3"
+	printf '{"method":"%s","uri":"%s%s","query":"%s","remote_addr":"127.0.0.1",' \
+		"$1" "$2" "${3:+?$3}" "$3"
 	printf '"headers":{"host":"echo.test","user-agent":"fe","content-type":%s%s},"body":"' \
 		"$4" "${6:-}"
 	cat "$5"
@@ -171,6 +176,21 @@ PY
 	return 1
 }
 
+# length_ok GOT WANT: a Content-Length the front end passed on is right.
+# Apache (mod_proxy_fcgi, and for HEAD mod_proxy_scgi too) drops the one
+# kvm-fpm sends and streams the answer chunked, its own choice: none is
+# accepted from Apache, a wrong one from nobody.  kvm-fpm's own sending
+# of it is checked on the raw protocols (test-frontends-proto.sh).
+length_ok() {
+	[ "$1" = "$2" ] && return 0
+	case $n in apache-*) [ -z "$1" ] ;; *) return 1 ;; esac
+}
+
+# head_ok STATUS LENGTH BODY_BYTES GET_LENGTH
+head_ok() {
+	[ "$1" = 200 ] && [ "$3" = 0 ] && length_ok "$2" "$4"
+}
+
 # frontend NAME PORT VERSION: every check through one front end; VERSION
 # is the live update it makes.
 frontend() {
@@ -184,8 +204,8 @@ frontend() {
 		[ "$(header content-type "$D/h")" = "text/html; charset=utf-8" ]
 	check "$n: the tenant's own Cache-Control header" \
 		[ "$(header cache-control "$D/h")" = "public, max-age=60" ]
-	check "$n: Content-Length is the body's length ($(header content-length "$D/h") for $(wc -c <"$D/b"))" \
-		[ "$(header content-length "$D/h")" = "$(wc -c <"$D/b")" ]
+	check "$n: Content-Length is the body's length ('$(header content-length "$D/h")' for $(wc -c <"$D/b"))" \
+		length_ok "$(header content-length "$D/h")" "$(wc -c <"$D/b")"
 	t=$(sed -n 's/^<p>Page prepared at Unix time \([0-9]*\)\.<\/p>$/\1/p' "$D/b")
 	printf '%s\n' '<!DOCTYPE html>' '<html>' \
 		'<head><meta charset="utf-8"><title>kvm-fpm</title></head>' \
@@ -211,8 +231,10 @@ lines = head.decode("latin-1").split("\r\n")
 length = [l.split(":", 1)[1].strip() for l in lines if l.lower().startswith("content-length:")]
 print(lines[0].split(" ")[1], length[0] if length else "none", len(rest))
 PY
+	read -r hst hlen hbody <"$D/head"
+	[ "$hlen" = none ] && hlen=""
 	check "$n: HEAD: 200, the GET's Content-Length, no body ($(cat "$D/head"))" \
-		[ "$(cat "$D/head")" = "200 $(wc -c <"$D/b") 0" ]
+		head_ok "$hst" "$hlen" "$hbody" "$(wc -c <"$D/b")"
 
 	# Request headers in: a custom one, Content-Type, Content-Length.
 	curl -s -A fe -o "$D/b" -H 'Host: echo.test' -H 'X-Custom: one two' \
@@ -224,16 +246,24 @@ PY
 		same "$D/want" "$D/b"
 
 	# POST bodies: chunked (no Content-Length on the way in), and 1 MiB.
-	curl -s -A fe -o "$D/b" -H 'Host: echo.test' -H 'Content-Type: text/plain' \
-		-H 'Transfer-Encoding: chunked' --data-binary @"$T/chunked" "$url/c"
+	st=$(curl -s -A fe -o "$D/b" -w '%{http_code}' -H 'Host: echo.test' \
+		-H 'Content-Type: text/plain' -H 'Transfer-Encoding: chunked' \
+		--data-binary @"$T/chunked" "$url/c")
 	echo_json POST /c '' '"text/plain"' "$T/chunked" >"$D/want"
-	check "$n: a chunked 200 KB POST arrives whole" same "$D/want" "$D/b"
+	if [ "$n" = apache-scgi ]; then
+		# mod_proxy_scgi answers 411 itself (REQUEST_CHUNKED_ERROR):
+		# SCGI needs CONTENT_LENGTH first, and Apache does not spool.
+		check "$n: a chunked POST: Apache's own 411 ($st)" [ "$st" = 411 ]
+	else
+		check "$n: a chunked 200 KB POST arrives whole ($st)" \
+			same "$D/want" "$D/b"
+	fi
 	curl -s -A fe -D "$D/h" -o "$D/b" -H 'Host: echo.test' \
 		-H 'Content-Type: text/plain' --data-binary @"$T/mib" "$url/m"
 	echo_json POST /m '' '"text/plain"' "$T/mib" >"$D/want"
 	check "$n: a 1 MiB POST arrives whole" same "$D/want" "$D/b"
-	check "$n: ... answered with its Content-Length ($(header content-length "$D/h"))" \
-		[ "$(header content-length "$D/h")" = "$(wc -c <"$D/want")" ]
+	check "$n: ... answered with its Content-Length ('$(header content-length "$D/h")')" \
+		length_ok "$(header content-length "$D/h")" "$(wc -c <"$D/want")"
 	st=$(curl -s -o "$D/b" -w '%{http_code}' -H 'Host: echo.test' \
 		--data-binary @"$T/big" "$url/big")
 	check "$n: 3 MiB over max_body_size (2M): 413 ($st)" [ "$st" = 413 ]
@@ -243,9 +273,13 @@ PY
 		"$url/caf%C3%A9/a%20b?x=%26y%3D"
 	echo_json GET /caf%C3%A9/a%20b 'x=%26y%3D' null "$T/empty" >"$D/want"
 	check "$n: a percent-encoded URL, as sent" same "$D/want" "$D/b"
+	# Raw UTF-8: curl percent-encodes the path, lighttpd the query, so
+	# the tenant must see the same characters, not the same escapes.
 	curl -s -A fe -o "$D/b" -H 'Host: echo.test' "$url/café/ü?ß=ö"
-	echo_json GET /café/ü 'ß=ö' null "$T/empty" >"$D/want"
-	check "$n: a raw UTF-8 URL, as sent" same "$D/want" "$D/b"
+	check "$n: a raw UTF-8 URL, its characters intact ($(head -c 80 "$D/b"))" \
+		python3 -c 'import json, sys, urllib.parse as u
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+sys.exit(u.unquote(d["uri"]) != "/café/ü?ß=ö" or u.unquote(d["query"]) != "ß=ö")' "$D/b"
 
 	# Live update: 200, and the next request runs the new program.
 	st=$(curl -s -o "$D/b" -w '%{http_code}' -H 'Host: keyed.test' \
