@@ -21,7 +21,7 @@ PKGS="$PKGS libcurl4-openssl-dev etcd-server"
 PKGS="$PKGS strace"
 # The other front ends test/blackbox/test-frontends.sh runs kvm-fpm behind
 # (ab, from apache2-utils, is its keep-alive load).
-PKGS="$PKGS apache2 apache2-utils lighttpd"
+PKGS="$PKGS apache2 apache2-utils lighttpd h2o"
 [ "${KVM_FPM_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS php-fpm fcgiwrap"
 
 SUDO=""

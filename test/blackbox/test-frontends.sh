@@ -1,14 +1,15 @@
 #!/bin/sh
 # kvm-fpm behind the other common front ends, from Debian's packages:
 # Apache httpd 2.4 (mod_proxy_fcgi with enablereuse=on over the unix socket
-# and over TCP, mod_proxy_scgi) and lighttpd 1.4 (mod_fastcgi, mod_scgi).
+# and over TCP, mod_proxy_scgi), lighttpd 1.4 (mod_fastcgi, mod_scgi) and
+# h2o 2.2 (fastcgi.connect).
 # Each gets the same checks: status and headers both ways, byte-exact
 # bodies, chunked and 1 MiB POSTs, 413, HEAD, encoded URLs, a live update
 # and a short keep-alive load with no failed request (issue 13).
 . test/blackbox/lib.sh
 require_kvm
 
-for tool in apache2 lighttpd ab; do
+for tool in apache2 lighttpd h2o ab; do
 	command -v "$tool" >/dev/null && continue
 	if [ "${CI:-}" = true ]; then
 		echo "not ok - $tool is required under CI (scripts/deps.sh)"
@@ -22,12 +23,12 @@ done
 # Requests per keep-alive load (ab -k -c 8); lower it under an emulator.
 LOAD_N=${LOAD_N:-2000}
 KEY=frontends-key-$$
-# Six ports in one go (python starts slowly under an emulator).
+# Seven ports in one go (python starts slowly under an emulator).
 set -- $(python3 -c 'import socket
-ss = [socket.socket() for _ in range(6)]
+ss = [socket.socket() for _ in range(7)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
-FCGI_PORT=$1 AP_UNIX=$2 AP_TCP=$3 AP_SCGI=$4 LI_FCGI=$5 LI_SCGI=$6
+FCGI_PORT=$1 AP_UNIX=$2 AP_TCP=$3 AP_SCGI=$4 LI_FCGI=$5 LI_SCGI=$6 H2O=$7
 # Apache's workers drop root (it refuses User root): they need the way in
 # to the socket.
 chmod 711 "$T"
@@ -115,6 +116,27 @@ server.errorlog = "$L/error.log"
 }
 CONF
 
+# --- h2o: FastCGI over the unix socket (it has no SCGI).  Running as root
+# it wants a user to drop to.
+H=$T/h2o
+mkdir -p "$H"
+chown www-data "$H" # its pid file is written after the drop
+cat >"$H/h2o.conf" <<CONF
+user: www-data
+pid-file: $H/h2o.pid
+error-log: $H/error.log
+listen:
+  host: 127.0.0.1
+  port: $H2O
+hosts:
+  default:
+    paths:
+      /:
+        fastcgi.connect:
+          port: $T/kvm-fpm.sock
+          type: unix
+CONF
+
 # wait_http PORT NAME LOG: until the front end answers
 wait_http() {
 	for _ in $(seq 100); do
@@ -131,8 +153,11 @@ apache2 -f "$A/httpd.conf" -DFOREGROUND 2>>"$A/error.log" &
 PIDS="$PIDS $!"
 lighttpd -D -f "$L/lighttpd.conf" 2>>"$L/error.log" &
 PIDS="$PIDS $!"
+h2o -c "$H/h2o.conf" 2>>"$H/error.log" &
+PIDS="$PIDS $!"
 wait_http "$AP_UNIX" apache2 "$A/error.log" || exit 1
 wait_http "$LI_FCGI" lighttpd "$L/error.log" || exit 1
+wait_http "$H2O" h2o "$H/error.log" || exit 1
 
 # header NAME FILE: the value of a response header curl saved with -D
 header() {
@@ -302,6 +327,7 @@ frontend apache-fcgi-unix "$AP_UNIX" 1
 frontend apache-scgi "$AP_SCGI" 2
 frontend lighttpd-fcgi "$LI_FCGI" 1
 frontend lighttpd-scgi "$LI_SCGI" 2
+frontend h2o-fcgi "$H2O" 1
 
 # kvm-fpm has one FastCGI listener: again, on TCP, for Apache over TCP.
 kill -TERM "$KVM_FPM_PID"
@@ -315,8 +341,11 @@ check "apache: no FastCGI or proxy errors in its log" sh -c \
 	"! grep -E 'AH01067|AH01075|AH00898|AH01097|error' '$A/error.log'"
 check "lighttpd: no backend errors in its log" sh -c \
 	"! grep -E 'fastcgi|scgi|backend|error' '$L/error.log'"
+check "h2o: no FastCGI errors in its log" sh -c \
+	"! grep -i -E 'fastcgi|error' '$H/error.log'"
 if [ "$FAIL" != 0 ]; then
 	echo "--- apache error.log"; tail -20 "$A/error.log"
 	echo "--- lighttpd error.log"; tail -20 "$L/error.log"
+	echo "--- h2o error.log"; tail -20 "$H/error.log"
 fi
 finish
