@@ -190,7 +190,6 @@ mount -t tmpfs -o mode=0755 tmpfs /ovl
 mkdir /ovl/upper /ovl/work
 mount -t overlay -o lowerdir=/mnt,upperdir=/ovl/upper,workdir=/ovl/work \
 	overlay /newroot || fail "mounting the overlay root"
-mount -t 9p -o $o,cache=mmap repo /newroot$repo || fail "mounting $repo"
 mount -t proc proc /newroot/proc
 mount -t sysfs sysfs /newroot/sys
 mount -t devtmpfs dev /newroot/dev
@@ -199,6 +198,9 @@ mount -t devpts devpts /newroot/dev/pts
 mount -t tmpfs tmpfs /newroot/dev/shm
 mount -t tmpfs tmpfs /newroot/tmp
 mount -t tmpfs tmpfs /newroot/run
+# After /tmp's tmpfs, which would hide a repository under /tmp.
+mkdir -p /newroot$repo
+mount -t 9p -o $o,cache=mmap repo /newroot$repo || fail "mounting $repo"
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 hostname kvm-vm
 stty -onlcr 2>/dev/null
