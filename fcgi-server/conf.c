@@ -1,180 +1,18 @@
-/* The kvm-fpm config: a key table per section, and the loader. */
+/* The kvm-fpm config's loader: an ini file (inih) and -d defines into a
+ * struct fs_conf, checked key by key, then as a whole (conf_keys.c holds
+ * the keys). */
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "conf.h"
 #include "conf_types.h"
 #include "host.h"
-#include "values.h"
 
-#define WHY_MAX  256
-#define KEYS_MAX 32
-#define NS_PER_S 1000000000ULL
 #define DEF_LINE UINT_MAX /* "set on line": by -d, not by the file */
-
-struct section {
-	const char *name;
-	const struct conf_key *keys;
-	size_t nkeys;
-};
-
-/* ---- the tables ---------------------------------------------------------- */
-
-/* K(): every entry is designated, so the rest default to 0/NULL. */
-#define K(n, t)       .name = n, .type = &fs_conf_type_##t
-#define G(f)          .off = offsetof(struct fs_conf, f)
-#define T(f)          .off = offsetof(struct fs_tenant_conf, f)
-#define RANGE(lo, hi) .min = lo, .max = hi
-#define ANY           RANGE(0, UINT64_MAX)
-
-static const struct conf_key global_keys[] = {
-    {K("listen", listen), G(listen), .def = "/run/kvm-fpm/kvm-fpm.sock"},
-    {K("listen.mode", mode), G(listen_mode), RANGE(0, 0777), .def = "0660",
-     .unix_only = true},
-    {K("listen.owner", str), G(listen_owner), .none = "", .unix_only = true},
-    {K("listen.group", str), G(listen_group), .none = "", .unix_only = true},
-    {K("scgi_listen", listen), G(scgi_listen), .none = "off"},
-    {K("status_listen", listen), G(status_listen), .none = "off"},
-    {K("workers", uint), G(workers), RANGE(1, 1024), .def = "4"},
-    {K("max_requests", u64), G(max_requests), ANY, .def = "0"},
-    {K("max_vms", uint), G(max_vms), RANGE(1, 1000000), .def = "64"},
-    {K("program_dir", str), G(program_dir), .def = "/var/lib/kvm-fpm"},
-    {K("status_path", urlpath), G(status_path), .def = "/kvm-fpm/status"},
-    {K("ping_path", urlpath), G(ping_path), .def = "/kvm-fpm/ping"},
-    {K("status_allow", addrs), G(status_allow)},
-    {K("log", str), G(log), .none = "stderr"},
-    {K("log_level", loglevel), G(log_level), .def = "notice"},
-    {K("access_log", str), G(access_log), .none = "off"},
-    {K("debug_port", uint), G(debug_port), RANGE(0, 65535), .def = "2159"},
-    {K("upload_max_size", size), G(upload_max_size), RANGE(1, UINT64_MAX),
-     .def = "64M"},
-    {K("user", str), G(user), .none = ""},
-    {K("group", str), G(group), .none = ""},
-    {K("allow_run_as_root", bool), G(allow_run_as_root)},
-    {K("request_read_timeout", time), G(request_read_timeout_ns),
-     RANGE(1000000, 3600 * NS_PER_S), .def = "5s"},
-    {K("pid", str), G(pid), .none = "none"},
-    {K("key_dir", str), G(key_dir), .none = "none"},
-    {K("program_store", str), G(program_store), .def = "dir"},
-    {K("etcd_endpoints", str), G(etcd_endpoints), .none = ""},
-    {K("etcd_prefix", str), G(etcd_prefix), .def = "/kvm-fpm"},
-};
-
-/* Defaults: fs_conf_tenant_init() (limits from kc_limits_default()). */
-static const struct conf_key tenant_keys[] = {
-    {K("program", str), T(program)},
-    {K("aliases", hosts), T(aliases)},
-    {K("key", str), T(key), .none = ""},
-    {K("max_request_time", time), T(limits.max_request_time_ns), ANY},
-    {K("max_boot_time", time), T(limits.max_boot_time_ns), ANY},
-    {K("max_memory", size), T(limits.max_memory), ANY},
-    {K("max_request_memory", size), T(limits.max_request_memory), ANY},
-    {K("max_response_size", size), T(limits.max_response_size), ANY},
-    {K("max_body_size", size), T(limits.max_body_size), ANY},
-    {K("stack_size", size), T(limits.stack_size), ANY},
-    {K("max_log_size", size), T(limits.max_log_size), ANY},
-    {K("data_dir", str), T(limits.data_dir), .none = "none"},
-    {K("allow_debug", bool), T(allow_debug)},
-    {K("debug_on_fault", bool), T(debug_on_fault)},
-    {K("debug_wait", time), T(debug_wait_ns), ANY},
-    {K("debug_counts_time", bool), T(debug_counts_time)},
-};
-
-_Static_assert(ARRAY_SIZE(global_keys) <= KEYS_MAX, "raise KEYS_MAX");
-_Static_assert(ARRAY_SIZE(tenant_keys) <= KEYS_MAX, "raise KEYS_MAX");
-
-static const struct section global_section = {"global", global_keys,
-                                              ARRAY_SIZE(global_keys)};
-static const struct section tenant_section = {"tenant", tenant_keys,
-                                              ARRAY_SIZE(tenant_keys)};
-
-static const struct conf_key *find_key(const struct section *s,
-                                       const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < s->nkeys; i++)
-		if (!strcmp(s->keys[i].name, name))
-			return &s->keys[i];
-	return NULL;
-}
-
-/* Whether listen is a unix socket path (what the unix_only keys need). */
-static bool listen_is_unix(const struct fs_conf *c)
-{
-	struct sockaddr_storage sa;
-	socklen_t len;
-
-	return !fs_parse_listen(c->listen, &sa, &len) &&
-	       sa.ss_family == AF_UNIX;
-}
-
-/* The unix_only keys are left out where the loader would refuse them. */
-static void print_keys(const struct section *s, const void *base, bool is_unix,
-                       FILE *out)
-{
-	const struct conf_key *k;
-
-	for (k = s->keys; k < s->keys + s->nkeys; k++)
-		if (is_unix || !k->unix_only)
-			k->type->print(k, (const char *)base + k->off, out);
-}
-
-static void free_keys(const struct section *s, void *base)
-{
-	const struct conf_key *k;
-
-	for (k = s->keys; k < s->keys + s->nkeys; k++)
-		if (k->type->free)
-			k->type->free((char *)base + k->off);
-}
-
-/* The tenant among t[0..n) with host as its name or an alias. */
-static const struct fs_tenant_conf *find_tenant(const struct fs_tenant_conf *t,
-                                                size_t n, const char *host)
-{
-	size_t i, j;
-
-	for (i = 0; i < n; i++) {
-		if (t[i].name && !strcmp(t[i].name, host))
-			return &t[i];
-		for (j = 0; j < t[i].aliases.n; j++)
-			if (!strcmp(t[i].aliases.v[j], host))
-				return &t[i];
-	}
-	return NULL;
-}
-
-/* Problems within one tenant: *key names the key, or NULL. */
-static int check_tenant(const struct fs_tenant_conf *t, const char **key,
-                        char *why, size_t n)
-{
-	const struct fs_conf_list *a = &t->aliases;
-	size_t i, j;
-
-	*key = "program";
-	if (!t->program) {
-		snprintf(why, n, "missing (the path of the tenant's program)");
-		return -EINVAL;
-	}
-	*key = "aliases";
-	for (i = 0; i < a->n; i++) {
-		if (t->name && !strcmp(a->v[i], t->name))
-			return fs_conf_bad(why, n, a->v[i],
-			                   "is the tenant's own name");
-		for (j = 0; j < i; j++)
-			if (!strcmp(a->v[i], a->v[j]))
-				return fs_conf_bad(why, n, a->v[i],
-				                   "is listed twice");
-	}
-	*key = NULL;
-	return kc_limits_check(&t->limits, why, n);
-}
 
 /* ---- the loader ---------------------------------------------------------- */
 
@@ -186,12 +24,12 @@ struct load {
 	size_t cap;
 	unsigned lineno;
 	struct fs_conf *c;
-	const struct section *sec; /* NULL before the first section */
-	void *base;                /* the struct sec's keys go to */
-	char *sec_name;            /* as written, for messages */
+	const struct conf_section *sec; /* NULL before the first section */
+	void *base;                     /* the struct sec's keys go to */
+	char *sec_name;                 /* as written, for messages */
 	unsigned sec_line, global_line;
 	unsigned *seen; /* first line each key of sec was set on */
-	unsigned global_seen[KEYS_MAX], tenant_seen[KEYS_MAX];
+	unsigned global_seen[CONF_KEYS_MAX], tenant_seen[CONF_KEYS_MAX];
 	int rc;
 	unsigned err_line;
 	char *err;
@@ -202,7 +40,7 @@ struct load {
 static int fail(struct load *ld, const char *sec, unsigned line,
                 const char *key, int rc, const char *fmt, ...)
 {
-	char why[WHY_MAX], where[WHY_MAX] = "";
+	char why[CONF_WHY_MAX], where[CONF_WHY_MAX] = "";
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -225,10 +63,10 @@ static int fail(struct load *ld, const char *sec, unsigned line,
 	return rc;
 }
 
-static unsigned key_line(const struct section *s, const unsigned *seen,
+static unsigned key_line(const struct conf_section *s, const unsigned *seen,
                          const char *key)
 {
-	const struct conf_key *k = key ? find_key(s, key) : NULL;
+	const struct conf_key *k = key ? conf_find_key(s, key) : NULL;
 
 	return k ? seen[k - s->keys] : 0;
 }
@@ -240,22 +78,22 @@ static int validate_tenant(struct load *ld)
 	size_t i, before = (size_t)(t - ld->c->tenants);
 	unsigned line;
 	const char *key;
-	char why[WHY_MAX];
+	char why[CONF_WHY_MAX];
 
-	if (check_tenant(t, &key, why, sizeof(why))) {
-		line = key_line(&tenant_section, ld->tenant_seen, key);
+	if (conf_check_tenant(t, &key, why, sizeof(why))) {
+		line = key_line(&fs_conf_tenant, ld->tenant_seen, key);
 		return fail(ld, ld->sec_name, line ? line : ld->sec_line, key,
 		            -EINVAL, "%s", why);
 	}
-	o = find_tenant(ld->c->tenants, before, t->name);
+	o = conf_find_tenant(ld->c->tenants, before, t->name);
 	if (o)
 		return fail(
 		    ld, ld->sec_name, ld->sec_line, NULL, -EINVAL,
 		    "\"%s\" is already claimed by [tenant:%s] (line %u)",
 		    t->name, o->name, o->line);
-	line = key_line(&tenant_section, ld->tenant_seen, "aliases");
+	line = key_line(&fs_conf_tenant, ld->tenant_seen, "aliases");
 	for (i = 0; i < t->aliases.n; i++) {
-		o = find_tenant(ld->c->tenants, before, t->aliases.v[i]);
+		o = conf_find_tenant(ld->c->tenants, before, t->aliases.v[i]);
 		if (o)
 			return fail(ld, ld->sec_name, line, "aliases", -EINVAL,
 			            "\"%s\" is already claimed by [tenant:%s] "
@@ -271,7 +109,7 @@ static int validate_store(struct load *ld)
 	const struct fs_conf *c = ld->c;
 	unsigned line;
 
-	line = key_line(&global_section, ld->global_seen, "program_store");
+	line = key_line(&fs_conf_global, ld->global_seen, "program_store");
 	if (strcmp(c->program_store, "dir") && strcmp(c->program_store, "etcd"))
 		return fail(ld, "global", line, "program_store", -EINVAL,
 		            "\"%s\" is neither dir nor etcd", c->program_store);
@@ -280,7 +118,7 @@ static int validate_store(struct load *ld)
 	if (c->etcd_endpoints == NULL)
 		return fail(ld, "global", line, "program_store", -EINVAL,
 		            "etcd needs etcd_endpoints");
-	line = key_line(&global_section, ld->global_seen, "etcd_prefix");
+	line = key_line(&fs_conf_global, ld->global_seen, "etcd_prefix");
 	if (strchr(c->etcd_prefix, '\n') || !c->etcd_prefix[0])
 		return fail(ld, "global", line, "etcd_prefix", -EINVAL,
 		            "must be a non-empty key prefix");
@@ -294,25 +132,26 @@ static int validate_global(struct load *ld)
 	unsigned line;
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(global_keys); i++) {
+	for (i = 0; i < fs_conf_global.nkeys; i++) {
 		line = ld->global_seen[i];
-		if (global_keys[i].unix_only && line && !listen_is_unix(c))
-			return fail(ld, "global", line, global_keys[i].name,
-			            -EINVAL,
+		if (fs_conf_global.keys[i].unix_only && line &&
+		    !conf_listen_is_unix(c))
+			return fail(ld, "global", line,
+			            fs_conf_global.keys[i].name, -EINVAL,
 			            "only applies when listen is a unix "
 			            "socket path");
 	}
-	line = key_line(&global_section, ld->global_seen, "scgi_listen");
+	line = key_line(&fs_conf_global, ld->global_seen, "scgi_listen");
 	if (c->scgi_listen && !strcmp(c->scgi_listen, c->listen))
 		return fail(ld, "global", line, "scgi_listen", -EINVAL,
 		            "\"%s\" is also listen", c->scgi_listen);
-	line = key_line(&global_section, ld->global_seen, "status_listen");
+	line = key_line(&fs_conf_global, ld->global_seen, "status_listen");
 	if (c->status_listen &&
 	    (!strcmp(c->status_listen, c->listen) ||
 	     (c->scgi_listen && !strcmp(c->status_listen, c->scgi_listen))))
 		return fail(ld, "global", line, "status_listen", -EINVAL,
 		            "\"%s\" is already a listener", c->status_listen);
-	line = key_line(&global_section, ld->global_seen, "ping_path");
+	line = key_line(&fs_conf_global, ld->global_seen, "ping_path");
 	if (!strcmp(c->status_path, c->ping_path))
 		return fail(ld, "global", line, "ping_path", -EINVAL,
 		            "\"%s\" is also status_path", c->ping_path);
@@ -321,7 +160,7 @@ static int validate_global(struct load *ld)
 
 static int end_section(struct load *ld)
 {
-	return ld->sec == &tenant_section ? validate_tenant(ld) : 0;
+	return ld->sec == &fs_conf_tenant ? validate_tenant(ld) : 0;
 }
 
 static int begin_tenant(struct load *ld, const char *host)
@@ -345,7 +184,7 @@ static int begin_tenant(struct load *ld, const char *host)
 	if (!t->name)
 		return fail(ld, ld->sec_name, ld->lineno, NULL, -ENOMEM,
 		            "out of memory");
-	ld->sec = &tenant_section;
+	ld->sec = &fs_conf_tenant;
 	ld->base = t;
 	ld->seen = ld->tenant_seen;
 	memset(ld->tenant_seen, 0, sizeof(ld->tenant_seen));
@@ -376,7 +215,7 @@ static int begin_section(struct load *ld, const char *name, size_t len)
 		            "appears twice (first on line %u)",
 		            ld->global_line);
 	ld->global_line = ld->lineno;
-	ld->sec = &global_section;
+	ld->sec = &fs_conf_global;
 	ld->base = ld->c;
 	ld->seen = ld->global_seen;
 	return 0;
@@ -444,7 +283,7 @@ static int on_key(void *user, const char *section, const char *name,
 {
 	struct load *ld = user;
 	const struct conf_key *k;
-	char why[WHY_MAX];
+	char why[CONF_WHY_MAX];
 	unsigned *seen;
 	int rc;
 
@@ -455,7 +294,7 @@ static int on_key(void *user, const char *section, const char *name,
 		return !fail(ld, ld->sec_name, ld->lineno, name, -EINVAL,
 		             "is outside a section (start with [global] or "
 		             "[tenant:HOST])");
-	k = find_key(ld->sec, name);
+	k = conf_find_key(ld->sec, name);
 	if (!k)
 		return !fail(ld, ld->sec_name, ld->lineno, name, -EINVAL,
 		             "unknown key");
@@ -477,14 +316,14 @@ static int apply_define(struct load *ld, const char *def)
 {
 	const char *eq = strchr(def, '=');
 	const struct conf_key *k = NULL;
-	char name[32], why[WHY_MAX];
+	char name[32], why[CONF_WHY_MAX];
 	void *field;
 	int rc;
 
 	if (eq && eq > def && (size_t)(eq - def) < sizeof(name)) {
 		memcpy(name, def, (size_t)(eq - def));
 		name[eq - def] = '\0';
-		k = find_key(&global_section, name);
+		k = conf_find_key(&fs_conf_global, name);
 	}
 	if (!k)
 		return fail(ld, NULL, DEF_LINE, NULL, -EINVAL,
@@ -495,7 +334,7 @@ static int apply_define(struct load *ld, const char *def)
 	rc = k->type->parse(k, eq + 1, field, why, sizeof(why));
 	if (rc)
 		return fail(ld, "global", DEF_LINE, k->name, rc, "%s", why);
-	ld->global_seen[k - global_keys] = DEF_LINE;
+	ld->global_seen[k - fs_conf_global.keys] = DEF_LINE;
 	return 0;
 }
 
@@ -503,9 +342,10 @@ static int apply_define(struct load *ld, const char *def)
  * be in the file; a missing file leaves the tenant without one. */
 static int read_key_files(struct load *ld)
 {
-	const struct conf_key *k = find_key(&tenant_section, "key");
+	const struct conf_key *k = conf_find_key(&fs_conf_tenant, "key");
 	struct fs_tenant_conf *t;
-	char path[PATH_MAX], sec[FS_HOST_MAX + 16], why[WHY_MAX], *line = NULL;
+	char path[PATH_MAX], sec[FS_HOST_MAX + 16], why[CONF_WHY_MAX],
+	    *line = NULL;
 	char empty[1] = "", *val;
 	size_t cap = 0;
 	FILE *f;
@@ -562,27 +402,6 @@ static void load_file(struct load *ld, char *const *defs, size_t ndefs)
 			return;
 	if (!read_key_files(ld))
 		validate_global(ld);
-}
-
-/* ---- public ------------------------------------------------------------- */
-
-int fs_conf_init(struct fs_conf *c)
-{
-	const struct conf_key *k;
-	char why[WHY_MAX];
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	for (k = global_keys; k < global_keys + ARRAY_SIZE(global_keys); k++) {
-		rc = k->def ? k->type->parse(k, k->def, (char *)c + k->off, why,
-		                             sizeof(why))
-		            : 0;
-		if (rc) {
-			fs_conf_free(c);
-			return rc;
-		}
-	}
-	return 0;
 }
 
 int fs_conf_load(const char *path, struct fs_conf *c, char *err, size_t errlen)
@@ -643,80 +462,4 @@ int fs_conf_load_defs(const char *path, char *const *defs, size_t n,
 	free(ld.sec_name);
 	fclose(ld.f);
 	return rc;
-}
-
-void fs_conf_free(struct fs_conf *c)
-{
-	size_t i;
-
-	free_keys(&global_section, c);
-	for (i = 0; i < c->tenant_count; i++)
-		fs_conf_tenant_free(&c->tenants[i]);
-	free(c->tenants);
-	free(c->path);
-	while (c->defines.n)
-		free(c->defines.v[--c->defines.n]);
-	free(c->defines.v);
-	memset(c, 0, sizeof(*c));
-}
-
-void fs_conf_print(const struct fs_conf *c, FILE *out)
-{
-	size_t i;
-
-	fprintf(out, "; kvm-fpm effective configuration\n[global]\n");
-	print_keys(&global_section, c, listen_is_unix(c), out);
-	for (i = 0; i < c->tenant_count; i++) {
-		fprintf(out, "\n[tenant:%s]\n", c->tenants[i].name);
-		print_keys(&tenant_section, &c->tenants[i], true, out);
-	}
-}
-
-void fs_conf_tenant_init(struct fs_tenant_conf *t)
-{
-	memset(t, 0, sizeof(*t));
-	kc_limits_default(&t->limits);
-	t->debug_wait_ns = 30 * NS_PER_S;
-}
-
-void fs_conf_tenant_free(struct fs_tenant_conf *t)
-{
-	free_keys(&tenant_section, t);
-	free(t->name);
-	memset(t, 0, sizeof(*t));
-}
-
-int fs_conf_tenant_set(struct fs_tenant_conf *t, const char *key,
-                       const char *value, char *err, size_t errlen)
-{
-	const struct conf_key *k = find_key(&tenant_section, key);
-	char why[WHY_MAX];
-	int rc;
-
-	if (!k) {
-		snprintf(err, errlen, "%s: unknown key", key);
-		return -EINVAL;
-	}
-	rc = k->type->parse(k, value, (char *)t + k->off, why, sizeof(why));
-	if (rc)
-		snprintf(err, errlen, "%s: %s", key, why);
-	return rc;
-}
-
-int fs_conf_tenant_check(const struct fs_tenant_conf *t, char *err,
-                         size_t errlen)
-{
-	const char *key;
-	char why[WHY_MAX];
-
-	if (!check_tenant(t, &key, why, sizeof(why)))
-		return 0;
-	snprintf(err, errlen, "%s%s%s", key ? key : "", key ? ": " : "", why);
-	return -EINVAL;
-}
-
-const struct fs_tenant_conf *fs_conf_find_tenant(const struct fs_conf *c,
-                                                 const char *host)
-{
-	return find_tenant(c->tenants, c->tenant_count, host);
 }

@@ -58,4 +58,34 @@ int fs_conf_bad(char *why, size_t n, const char *val, const char *what);
  */
 int fs_conf_hostname(const char *in, size_t len, char *out, size_t size);
 
+/* ---- the keys (conf_keys.c), for the loader (conf.c) ---- */
+
+#define CONF_WHY_MAX  256 /* a reason's length */
+#define CONF_KEYS_MAX 32  /* keys in a section */
+
+struct fs_tenant_conf;
+
+struct conf_section {
+	const char *name;
+	const struct conf_key *keys;
+	size_t nkeys;
+};
+
+extern const struct conf_section fs_conf_global, fs_conf_tenant;
+
+const struct conf_key *conf_find_key(const struct conf_section *s,
+                                     const char *name);
+
+/* Whether listen is a unix socket path (what the unix_only keys need). */
+struct fs_conf;
+bool conf_listen_is_unix(const struct fs_conf *c);
+
+/* The tenant among t[0..n) with host as its name or an alias. */
+const struct fs_tenant_conf *conf_find_tenant(const struct fs_tenant_conf *t,
+                                              size_t n, const char *host);
+
+/* Problems within one tenant: *key names the key, or NULL. */
+int conf_check_tenant(const struct fs_tenant_conf *t, const char **key,
+                      char *why, size_t n);
+
 #endif
