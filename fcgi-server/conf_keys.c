@@ -78,9 +78,9 @@ _Static_assert(ARRAY_SIZE(global_keys) <= CONF_KEYS_MAX, "raise CONF_KEYS_MAX");
 _Static_assert(ARRAY_SIZE(tenant_keys) <= CONF_KEYS_MAX, "raise CONF_KEYS_MAX");
 
 const struct conf_section fs_conf_global = {"global", global_keys,
-                                           ARRAY_SIZE(global_keys)};
+                                            ARRAY_SIZE(global_keys)};
 const struct conf_section fs_conf_tenant = {"tenant", tenant_keys,
-                                           ARRAY_SIZE(tenant_keys)};
+                                            ARRAY_SIZE(tenant_keys)};
 
 const struct conf_key *conf_find_key(const struct conf_section *s,
                                      const char *name)
@@ -103,8 +103,8 @@ bool conf_listen_is_unix(const struct fs_conf *c)
 }
 
 /* The unix_only keys are left out where the loader would refuse them. */
-static void print_keys(const struct conf_section *s, const void *base, bool is_unix,
-                       FILE *out)
+static void print_keys(const struct conf_section *s, const void *base,
+                       bool is_unix, FILE *out)
 {
 	const struct conf_key *k;
 
@@ -123,7 +123,7 @@ static void free_keys(const struct conf_section *s, void *base)
 }
 
 const struct fs_tenant_conf *conf_find_tenant(const struct fs_tenant_conf *t,
-                                             size_t n, const char *host)
+                                              size_t n, const char *host)
 {
 	size_t i, j;
 
