@@ -87,10 +87,12 @@ ${2:-}
 [tenant:hello.test]
 program = $ROOT/tenant-sdk/examples/hello
 aliases = www.hello.test
+max_request_time = $(scaled 1)s
 
 [tenant:echo.test]
 program = $ROOT/tenant-sdk/examples/echo
 max_body_size = 4K
+max_request_time = $(scaled 1)s
 
 [tenant:fault.test]
 program = $ROOT/tenant-sdk/examples/fault
@@ -209,6 +211,9 @@ finish() {
 		not_ok "unexpected worker death"; cat "$T"/kvm-fpm.log* | grep 'killed by signal'
 	fi
 	if [ "$FAIL" != 0 ]; then
+		echo "--- kvm-fpm's error answers (every log of this run)"
+		grep -h -E ': [45][0-9][0-9]: |\[(warning|error)\]' \
+			"$T"/kvm-fpm.log* | tail -30
 		echo "--- kvm-fpm log"; tail -30 "$T/kvm-fpm.log"
 	fi
 	[ -n "${KEEP_T:-}" ] || rm -rf "$T"
