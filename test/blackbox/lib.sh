@@ -36,6 +36,22 @@ wait_until() {
 	done
 }
 
+# emulator_stalls LOG FROM: under the emulator (TIME_SCALE above 1), how
+# many requests after line FROM of LOG timed out with the vCPU's RIP in
+# the upper half of the address space.  No tenant VM maps anything there
+# (kvm-core uses the lower half only), so such a RIP is the emulated
+# CPU's own state, not the tenant's: under QEMU's nested SVM a request
+# now and then stands still until its time limit, about one in 10,000
+# under load (README, "Testing without /dev/kvm").  0 on hardware.
+emulator_stalls() {
+	if [ "$TIME_SCALE" = 1 ]; then
+		echo 0
+		return
+	fi
+	tail -n "+$(($2 + 1))" "$1" |
+		grep -c 'timed out after [0-9.]*s at RIP 0xffff[0-9a-f]\{12\}$'
+}
+
 # has_lines FILE N: FILE exists with at least N lines
 has_lines() {
 	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]

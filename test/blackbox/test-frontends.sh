@@ -315,12 +315,25 @@ sys.exit(u.unquote(d["uri"]) != "/café/ü?ß=ö" or u.unquote(d["query"]) != "�
 		[ "$(head -1 "$D/b")" = "version $3" ]
 
 	# A short keep-alive load: every request answered, all 2xx.
+	from=$(wc -l <"$T/kvm-fpm.log")
 	ab -k -c 8 -n "$LOAD_N" -H 'Host: hello.test' "$url/menu" >"$D/ab" 2>&1
+	stalls=$(emulator_stalls "$T/kvm-fpm.log" "$from")
 	check "$n: ab -k -c 8 -n $LOAD_N: all complete, none failed, no non-2xx" \
-		sh -c "grep -q '^Complete requests: *$LOAD_N\$' '$D/ab' &&
-			grep -q '^Failed requests: *0\$' '$D/ab' &&
-			! grep -q '^Non-2xx' '$D/ab'"
+		ab_ok "$D/ab" "$stalls"
 	grep -E '^(Complete|Failed|Non-2xx|Time taken)' "$D/ab" | sed "s/^/# $n: /"
+	[ "$stalls" = 0 ] ||
+		echo "# $n: $stalls of them the emulator's (a 504 after a stall)"
+}
+
+# ab_ok AB_OUTPUT STALLS: every request answered and 2xx, but for STALLS
+# requests the emulator held past their time limit (emulator_stalls).
+ab_ok() {
+	awk -v n="$LOAD_N" -v stalls="$2" '
+		/^Complete requests:/ { done = $3 }
+		/^Failed requests:/ { failed = $3 }
+		/^Non-2xx responses:/ { non2xx = $3 }
+		END { exit !(done == n && failed <= stalls && non2xx + 0 == stalls) }
+	' "$1"
 }
 
 frontend apache-fcgi-unix "$AP_UNIX" 1
