@@ -190,6 +190,9 @@ static int answer_server(struct fs_server *s, const struct fs_route *r,
                          const struct fs_param *p, size_t n, struct outcome *o,
                          fs_write_fn *write, void *ctx)
 {
+	if (r->kind == FS_ROUTE_PING && fs_sb_store_waiting(s->sb))
+		return answer_plain(503, "catching up with etcd\n", o, write,
+		                    ctx);
 	if (r->kind == FS_ROUTE_PING)
 		return answer_plain(200, "pong\n", o, write, ctx);
 	if (r->kind == FS_ROUTE_STATUS)

@@ -609,6 +609,8 @@ static int setup(struct master *m, int inherited)
 	if (open_store(&m->conf, &m->store))
 		return 1;
 	m->etcd = m->store.nep > 0;
+	/* Out of a balancer's rotation until the watcher has caught up. */
+	fs_sb_set_store_waiting(m->sb, m->etcd);
 	if (init_status_server(m))
 		return 1;
 	fs_log(LOG_NOTICE, NULL,

@@ -54,6 +54,7 @@ struct fs_scoreboard {
 	char pool[FS_SB_POOL_MAX + 1];
 	uint64_t start_time, accepted;
 	uint32_t listen_queue, max_listen_queue;
+	uint32_t store_waiting; /* fs_sb_set_store_waiting */
 	/* Into this same mapping, made before fork: valid in every worker. */
 	struct sb_worker *workers;
 	struct sb_tenant *tenants;
@@ -226,6 +227,17 @@ uint64_t fs_sb_program_bump(struct fs_scoreboard *sb, int idx)
 	struct sb_tenant *t = sb ? tenant(sb, idx) : NULL;
 
 	return t ? __atomic_add_fetch(&t->program, 1, __ATOMIC_RELEASE) : 0;
+}
+
+void fs_sb_set_store_waiting(struct fs_scoreboard *sb, bool waiting)
+{
+	if (sb)
+		__atomic_store_n(&sb->store_waiting, waiting, __ATOMIC_RELEASE);
+}
+
+bool fs_sb_store_waiting(const struct fs_scoreboard *sb)
+{
+	return sb && __atomic_load_n(&sb->store_waiting, __ATOMIC_ACQUIRE);
 }
 
 void fs_sb_set_listen_queue(struct fs_scoreboard *sb, unsigned len)

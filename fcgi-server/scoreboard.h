@@ -2,6 +2,7 @@
 #ifndef FS_SCOREBOARD_H
 #define FS_SCOREBOARD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -102,6 +103,15 @@ void fs_sb_tenant_release(struct fs_scoreboard *sb, int idx);
  */
 uint64_t fs_sb_program(const struct fs_scoreboard *sb, int idx);
 uint64_t fs_sb_program_bump(struct fs_scoreboard *sb, int idx);
+
+/*
+ * program_store = etcd: the master says at start that this node has not
+ * caught up with etcd yet (true); its watcher says so once it has (false).
+ * Until then ping_path answers 503, so that a load balancer sends the node
+ * nothing its older programs would answer.  Never waiting for a NULL sb.
+ */
+void fs_sb_set_store_waiting(struct fs_scoreboard *sb, bool waiting);
+bool fs_sb_store_waiting(const struct fs_scoreboard *sb);
 
 /* Master: record the listen socket's backlog; the maximum is kept too. */
 void fs_sb_set_listen_queue(struct fs_scoreboard *sb, unsigned len);

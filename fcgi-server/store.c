@@ -303,6 +303,7 @@ void fs_store_watch_forever(const char *endpoints, const char *prefix,
 			       "etcd: caught up at revision %lld, watching %s",
 			       (long long)rev, key);
 			up = 1;
+			fs_sb_set_store_waiting(sb, false);
 			r = fs_etcd_watch(&w.e, key, rev + 1, on_event, &w,
 			                  w.err, sizeof(w.err));
 		}

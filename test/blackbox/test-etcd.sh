@@ -4,7 +4,8 @@
 # 1 s; a node cut off alone (its relay to etcd killed) keeps its last
 # version and catches up when its link is back; with etcd down an upload
 # is refused and both keep serving the last version, through a restart
-# too; with etcd back they catch up; so does a node started after an
+# too, though its ping answers 503 (out of a balancer's rotation) until
+# it has reached etcd; with etcd back they catch up; so does a node started after an
 # upload, and one reloaded.
 . test/blackbox/lib.sh
 require_kvm
@@ -143,6 +144,15 @@ version() {
 	if [ "$STATUS" = 200 ]; then echo "$BODY" | head -1; else echo "status $STATUS"; fi
 }
 
+# ping NODE: its ping_path's status, as a load balancer's probe sees it
+ping() {
+	env -i REQUEST_METHOD=GET REQUEST_URI=/kvm-fpm/ping HTTP_HOST=probe \
+		REMOTE_ADDR=127.0.0.1 SERVER_PROTOCOL=HTTP/1.1 \
+		cgi-fcgi -bind -connect "$T/$1.sock" </dev/null >"$T/ping"
+	st=$(sed -n 's/^Status: \([0-9]*\).*/\1/p' "$T/ping" | head -1)
+	echo "${st:-200} $(sed '1,/^\r*$/d' "$T/ping" | head -1)"
+}
+
 # answered STATUS TEXT: the last request's answer
 answered() { [ "$STATUS" = "$1" ] && echo "$BODY" | grep -qF "$2"; }
 
@@ -229,6 +239,11 @@ stop_node b
 start_node b || exit 1
 check "node b restarted without etcd serves version 3" \
 	[ "$(version b)" = "version 3" ]
+# A balancer's probe keeps it out until it knows it is current.
+check "... but its ping answers 503 until it reaches etcd ($(ping b))" \
+	[ "$(ping b)" = "503 catching up with etcd" ]
+check "... while node a, caught up before, answers 200 ($(ping a))" \
+	[ "$(ping a)" = "200 pong" ]
 
 # --- etcd back: both catch up, uploads work again
 n_a=$(grep -c "etcd: caught up" "$T/kvm-fpm.log.a")
@@ -237,6 +252,8 @@ start_etcd || exit 1
 if wait_log a "$n_a" "etcd: caught up" &&
 	wait_log b "$n_b" "etcd: caught up"; then
 	ok "etcd back: both nodes catch up"
+	check "... and node b's ping answers 200 ($(ping b))" \
+		[ "$(ping b)" = "200 pong" ]
 else
 	not_ok "etcd back: a node did not catch up"
 fi
