@@ -8,30 +8,42 @@ vcl 4.1;
 # answering per user.  Requests with a Cookie or Authorization header, POSTs
 # and live updates (X-LiveUpdate) are never cached.
 #
-# Run with `-a :8080 -a 127.0.0.1:8088,PROXY` (the second one for hitch).
-# `make run` uses this file with the backend port rewritten
-# (deploy/render.sh).
+# Run with `-a :8080 -a 127.0.0.1:8088,PROXY` (the second one for hitch),
+# with nodes.vcl next to it.  `make run` and `make cluster` use this file
+# as it is, with a nodes.vcl of their own (deploy/render.sh).
 
+import directors;
 import std;
 import proxy;
 
-backend nginx {
-	.host = "127.0.0.1";
-	.port = "8081";
-	.connect_timeout = 2s;
-	# Above nginx's fastcgi_read_timeout (30s): nginx answers 504 first.
-	.first_byte_timeout = 35s;
-	.between_bytes_timeout = 10s;
-	# kvm-fpm answers its ping_path for any Host, through nginx.
-	.probe = {
-		.url = "/kvm-fpm/ping";
-		.expected_response = 200;
-		.interval = 2s;
-		.timeout = 1s;
-		.window = 5;
-		.threshold = 3;
-	}
+# What Varnish asks each node: kvm-fpm answers its ping_path for any Host,
+# through nginx; 503 while the node has not yet caught up with etcd
+# (program_store = etcd), so a node that comes back gets traffic only once
+# it serves the newest programs.
+probe ping {
+	.url = "/kvm-fpm/ping";
+	.expected_response = 200;
+	.interval = 1s;
+	.timeout = 1s;
+	.window = 5;
+	.threshold = 3;
+	.initial = 2;
 }
+
+sub vcl_init {
+	# By Host on a consistent-hash ring: each tenant's requests (and its
+	# uploads) go to one node while it is healthy, so its VMs stay warm
+	# there and its upload's ban is never raced by a node still serving
+	# the previous version.  A node that fails moves only its own
+	# tenants elsewhere.
+	new fleet = directors.shard();
+}
+
+# The nodes (nginx + kvm-fpm): one backend each, and a vcl_init adding
+# each to the director.  Next to this file: one node on this machine in
+# deploy/varnish/, one per node where deploy/render.sh writes it for
+# `make cluster`.
+include "./nodes.vcl";
 
 sub vcl_recv {
 	# One cache object per tenant and path, whatever the case or port.
@@ -84,7 +96,20 @@ sub vcl_recv {
 	# Varnish's built-in vcl_recv follows (Cookie/Authorization: pass).
 }
 
+sub vcl_backend_fetch {
+	# The tenant's node; on a retry the next healthy one on its ring.
+	set bereq.backend = fleet.backend(by=KEY,
+	    key=fleet.key(bereq.http.host), alt=bereq.retries, healthy=ALL);
+}
+
 sub vcl_backend_response {
+	# nginx's 502: kvm-fpm on that node is gone.  Another node answers a
+	# GET or HEAD, which has no effect to repeat.  (kvm-fpm's own errors,
+	# a tenant's 500 or 504, are its answer, not retried.)
+	if (beresp.status == 502 && bereq.retries < 2 &&
+	    (bereq.method == "GET" || bereq.method == "HEAD")) {
+		return (retry);
+	}
 	# A live update answered 200: the tenant runs a new program, so drop
 	# what its old one said.  kvm-fpm's aliases are not known here; the
 	# bare name and its www. form are banned (other aliases age out).
@@ -123,6 +148,12 @@ sub vcl_deliver {
 # nginx unreachable, or not answering in time: a small page, not Varnish's
 # default "Guru Meditation".
 sub vcl_backend_error {
+	# The node did not answer (down, unreachable, or cut off mid-answer):
+	# a GET or HEAD goes to the next node.
+	if (bereq.retries < 2 &&
+	    (bereq.method == "GET" || bereq.method == "HEAD")) {
+		return (retry);
+	}
 	set beresp.http.Content-Type = "text/html; charset=utf-8";
 	set beresp.http.Cache-Control = "no-store";
 	set beresp.http.Retry-After = "5";
