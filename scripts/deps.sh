@@ -22,6 +22,9 @@ PKGS="$PKGS strace"
 # The other front ends test/blackbox/test-frontends.sh runs kvm-fpm behind
 # (ab, from apache2-utils, is its keep-alive load).
 PKGS="$PKGS apache2 apache2-utils lighttpd h2o"
+# make cluster and test/blackbox/test-cluster.sh: nodes in network
+# namespaces, on veth pairs and a bridge.
+PKGS="$PKGS iproute2"
 [ "${KVM_FPM_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS php-fpm fcgiwrap"
 
 SUDO=""

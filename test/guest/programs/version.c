@@ -2,6 +2,7 @@
  * every one of its 100 lines, so a reader can tell a whole body of one
  * version from a mix.  test/blackbox/upload_load.py builds the same text. */
 #include <stdio.h>
+#include <string.h>
 
 #include "kvm-fpm.h"
 
@@ -12,10 +13,12 @@
 static char page[8192];
 static size_t page_len;
 
+/* "/?cache": cacheable for a minute (to see a cache's ban on upload);
+ * anything else: never cached. */
 void my_backend(const char *url)
 {
-	(void)url;
-	response_header("Cache-Control", "no-store");
+	response_header("Cache-Control",
+	                strstr(url, "cache") ? "max-age=60" : "no-store");
 	backend_response(200, "text/plain", page, page_len);
 }
 
