@@ -475,6 +475,9 @@ static void reload(struct master *m)
 	stop_watcher(m);
 	fs_etcd_close(&m->store);
 	m->store = store;
+	/* Newly on etcd: out of rotation until caught up; off it: never. */
+	if (!m->etcd || store.nep == 0)
+		fs_sb_set_store_waiting(m->sb, store.nep > 0);
 	m->etcd = store.nep > 0;
 	/* Children have their own copies; the master's can go now. */
 	fs_server_fini(&m->status_srv);
