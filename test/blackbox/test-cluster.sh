@@ -41,7 +41,10 @@ export CLUSTER_NAME CLUSTER_NET CLUSTER_NODES VARNISH_PORT VARNISH_PROXY_PORT \
 trap 'cluster_stop; for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done' EXIT
 V=http://127.0.0.1:$VARNISH_PORT
 WITHIN_MS=$(awk -v k="$TIME_SCALE" 'BEGIN { print 1000 * k }')
-LOAD_N=${LOAD_N:-2000}
+# The load runs for a time, not a count: on hardware 2,000 requests would
+# be over before the crash, under the emulator they take 20 s.  Past the
+# probe window (3 s) either way.
+LOAD_SECS=${LOAD_SECS:-10}
 
 cat >"$INI" <<INI
 [global]
@@ -152,7 +155,7 @@ check "Varnish sends upload.test to one node (node ${P:-none})" [ -n "$P" ]
 
 # --- a steady load; the node serving it crashes, then is cut off
 for i in 1 2 3; do eval "before_$i=$(served "$i")"; done
-ab -c 4 -n "$LOAD_N" -H 'Host: upload.test' "$V/" >"$T/ab" 2>&1 &
+ab -c 4 -t "$LOAD_SECS" -n 500000 -H 'Host: upload.test' "$V/" >"$T/ab" 2>&1 &
 AB=$!
 PIDS="$PIDS $AB"
 eval "before_P=\$before_$P"
@@ -163,9 +166,10 @@ crashed_at=$(served "$P")
 cluster_link "$P" down
 wait "$AB"
 grep -E '^(Complete|Failed|Non-2xx|Time taken)' "$T/ab" | sed 's/^/# /'
-check "under load, node $P crashed: all $LOAD_N requests complete, none failed, all 2xx" \
-	sh -c "grep -q '^Complete requests: *$LOAD_N\$' '$T/ab' &&
-		grep -q '^Failed requests: *0\$' '$T/ab' && ! grep -q '^Non-2xx' '$T/ab'"
+done=$(sed -n 's/^Complete requests: *//p' "$T/ab")
+check "under load for $LOAD_SECS s, node $P crashed: ${done:-no} requests, none failed, all 2xx" \
+	sh -c "[ '${done:-0}' -gt 0 ] && grep -q '^Failed requests: *0\$' '$T/ab' &&
+		! grep -q '^Non-2xx' '$T/ab'"
 others=0
 for i in 1 2 3; do
 	[ "$i" = "$P" ] && continue
