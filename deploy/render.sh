@@ -25,10 +25,10 @@
 #                       (program_store=etcd, etcd_endpoints=...) [none]
 #   WORKER_USER         whom workers run as: a user, root, or empty for the
 #                       caller [kvm-fpm as root, when it can reach DIR]
-# Everything listens on 127.0.0.1.  kvm-fpm serves INI itself (SIGHUP
-# reloads it), with what moves into DIR given by -d.  Writes DIR/keys/
-# (each tenant's live-update key, generated when the ini sets none), DIR/nginx/,
-# DIR/varnish.vcl, DIR/hitch.conf, DIR/tls/ (a self-signed certificate,
+# Everything listens on 127.0.0.1 (nginx on NGINX_ADDR).  kvm-fpm serves
+# INI itself (SIGHUP reloads it), with what moves into DIR given by -d.
+# Writes KEY_DIR/ (each tenant's live-update key, generated when the ini
+# sets none), DIR/nginx/, DIR/varnish.vcl and DIR/nodes.vcl, DIR/hitch.conf, DIR/tls/ (a self-signed certificate,
 # kept when present), DIR/stack.env (the ports) and DIR/bin/NAME: one
 # script per daemon that execs it in the foreground.
 set -eu
@@ -54,7 +54,7 @@ KEY_DIR=${KEY_DIR:-$DIR/keys}
 KVM_FPM_SET=${KVM_FPM_SET:-}
 
 # The generated scripts quote paths with '...'.
-case "$DIR$ROOT$KVM_FPM" in
+case "$DIR$ROOT$KVM_FPM$KEY_DIR" in
 *"'"* | *'"'*) echo "render: quotes in a path: $DIR" >&2; exit 1 ;;
 esac
 # Started as root, kvm-fpm runs its workers as the kvm-fpm user
