@@ -28,9 +28,10 @@
 # Everything listens on 127.0.0.1 (nginx on NGINX_ADDR).  kvm-fpm serves
 # INI itself (SIGHUP reloads it), with what moves into DIR given by -d.
 # Writes KEY_DIR/ (each tenant's live-update key, generated when the ini
-# sets none), DIR/nginx/, DIR/varnish.vcl and DIR/nodes.vcl, DIR/hitch.conf, DIR/tls/ (a self-signed certificate,
-# kept when present), DIR/stack.env (the ports) and DIR/bin/NAME: one
-# script per daemon that execs it in the foreground.
+# sets none), DIR/nginx/, DIR/varnish.vcl and DIR/nodes.vcl,
+# DIR/hitch.conf, DIR/tls/ (a self-signed certificate, kept when present),
+# DIR/stack.env (the ports) and DIR/bin/NAME: one script per daemon that
+# execs it in the foreground.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
