@@ -177,7 +177,6 @@ cluster_start() {
 	mkdir -p "$1"
 	CLUSTER_DIR=$(cd "$1" && pwd)
 	CLUSTER_UP=1
-	command -v etcd >/dev/null || PATH=$PATH:/usr/bin
 	cluster_network || { echo "cluster: network setup failed" >&2; cluster_stop; return 1; }
 	cluster_render >"$CLUSTER_DIR/render.out" 2>&1 ||
 		{ cat "$CLUSTER_DIR/render.out" >&2; cluster_stop; return 1; }
