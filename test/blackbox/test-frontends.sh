@@ -317,16 +317,16 @@ sys.exit(u.unquote(d["uri"]) != "/café/ü?ß=ö" or u.unquote(d["query"]) != "�
 	# A short keep-alive load: every request answered, all 2xx.
 	from=$(wc -l <"$T/kvm-fpm.log")
 	ab -k -c 8 -n "$LOAD_N" -H 'Host: hello.test' "$url/menu" >"$D/ab" 2>&1
-	stalls=$(emulator_stalls "$T/kvm-fpm.log" "$from")
+	stalls=$(emulator_errors "$T/kvm-fpm.log" "$from" hello.test)
 	check "$n: ab -k -c 8 -n $LOAD_N: all complete, none failed, no non-2xx" \
 		ab_ok "$D/ab" "$stalls"
 	grep -E '^(Complete|Failed|Non-2xx|Time taken)' "$D/ab" | sed "s/^/# $n: /"
 	[ "$stalls" = 0 ] ||
-		echo "# $n: $stalls of them the emulator's (a 504 after a stall)"
+		echo "# $n: $stalls of them the emulator's (hello.test faulted or stood still)"
 }
 
 # ab_ok AB_OUTPUT STALLS: every request answered and 2xx, but for STALLS
-# requests the emulator held past their time limit (emulator_stalls).
+# requests the emulator broke (emulator_errors).
 ab_ok() {
 	awk -v n="$LOAD_N" -v stalls="$2" '
 		/^Complete requests:/ { done = $3 }
