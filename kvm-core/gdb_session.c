@@ -407,15 +407,12 @@ int kc_gdb_after_call(struct kc_vm *vm)
 	if (!g->stepping && !intr &&
 	    !(brk && (g->fd >= 0 || g->cfg->stop_on_breakpoint)))
 		return KC_RESUME;
-	if (kc_gmem_exc_frame(vm->mem, r->rsp, KC_VEC_UD, NULL) == NULL)
-		return KC_RESUME;
 	g->ctx = KC_GDB_CTX_CALL;
-	g->frame = r->rsp;
 	a = stopped(g, intr ? SIG_INT : SIG_TRAP, false,
 	            brk ? "at breakpoint()" : "after a system call");
 	if (a == KC_GDB_KILL)
 		return killed(g);
-	/* The stub returns with r11 as rflags: TF there steps on. */
+	/* The call returns with r11 as rflags: TF there steps on. */
 	r->r11 = (r->r11 & ~TF) | (a == KC_GDB_STEP ? TF : 0);
 	g->stepping = a == KC_GDB_STEP;
 	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
@@ -465,14 +462,6 @@ static int user_stop(struct kc_gdb *g, int sig, const char *where)
 	return KC_RESUME;
 }
 
-static bool in_user_mode(struct kc_vm *vm)
-{
-	struct kvm_sregs s;
-
-	return ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) == 0 &&
-	       (s.cs.selector & 3) == 3;
-}
-
 /* GDB's socket signalled while the guest ran: a ^C stops it where it is
  * (or, inside a stub, at the next system call); a dropped connection
  * ends the request at once. */
@@ -488,7 +477,7 @@ int kc_gdb_poked(struct kc_vm *vm)
 		return killed(g);
 	if (!intr)
 		return KC_RESUME;
-	if (!in_user_mode(vm)) {
+	if (kc_vm_cpl(vm) != 3) {
 		g->intr_pending = true;
 		return KC_RESUME;
 	}
@@ -501,7 +490,7 @@ void kc_gdb_timed_out(struct kc_vm *vm)
 {
 	struct kc_gdb *g = vm->gdb;
 
-	if (g->fd < 0 || g->detached || !in_user_mode(vm))
+	if (g->fd < 0 || g->detached || kc_vm_cpl(vm) != 3)
 		return;
 	g->exit_signal = SIG_XCPU;
 	user_stop(g, SIG_XCPU, "at the time limit");

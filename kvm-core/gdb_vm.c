@@ -41,7 +41,7 @@ uint64_t *kc_gdb_user_rflags(struct kc_gdb *g)
 
 static uint64_t *user_rsp(struct kc_gdb *g)
 {
-	if (g->ctx == KC_GDB_CTX_USER)
+	if (g->ctx != KC_GDB_CTX_EXC)
 		return (uint64_t *)&g->vm->run->s.regs.regs.rsp;
 	return &kc_gdb_iret_frame(g)[KC_FRAME_RSP];
 }
@@ -131,9 +131,13 @@ static int read_regs(void *t, uint8_t *regs)
 		put(regs, n, *gpr(g, n));
 	put(regs, KC_GDB_RIP, *kc_gdb_user_rip(g));
 	put(regs, KC_GDB_EFLAGS, *kc_gdb_user_rflags(g));
-	if (g->ctx != KC_GDB_CTX_USER) {
+	if (g->ctx == KC_GDB_CTX_EXC) {
 		put(regs, KC_GDB_CS, f[KC_FRAME_CS]);
 		put(regs, KC_GDB_CS + 1, f[KC_FRAME_SS]);
+	} else if (g->ctx == KC_GDB_CTX_CALL) {
+		/* The caller's, whichever ring the call came to. */
+		put(regs, KC_GDB_CS, KC_SEL_UCODE);
+		put(regs, KC_GDB_CS + 1, KC_SEL_UDATA);
 	}
 	if (ioctl(g->vm->vcpu_fd, KVM_GET_SREGS, &s) == 0) {
 		if (g->ctx == KC_GDB_CTX_USER) {

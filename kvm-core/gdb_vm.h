@@ -17,9 +17,9 @@ enum kc_gdb_ctx {
 	/* In an exception stub: rip, cs, rflags, rsp, ss in the IST frame;
 	 * resumed through the KC_STUB_RESUME iretq. */
 	KC_GDB_CTX_EXC,
-	/* In the #UD stub after a system call the host handled: the return
-	 * address in rcx, rflags in r11, rsp in the frame; resumed by
-	 * letting the stub finish. */
+	/* After a call the host handled: the return address in rcx,
+	 * rflags in r11, rsp as the caller left it; resumed by returning
+	 * from the call (kvm.c return_from_call). */
 	KC_GDB_CTX_CALL,
 	/* Interrupted in user mode (^C, the time limit): everything in the
 	 * vCPU's own registers; resumed by running on. */
@@ -45,7 +45,7 @@ struct kc_gdb {
 	bool attached;      /* GDB came at some point */
 	int exit_signal;    /* the fault GDB was shown, for its last word */
 	enum kc_gdb_ctx ctx;
-	uint64_t frame; /* guest address of the iret frame's rip */
+	uint64_t frame; /* KC_GDB_CTX_EXC: guest address of the frame's rip */
 	struct kc_gdb_proto proto;
 	struct kc_gdb_rx rx;
 	char in[4096];

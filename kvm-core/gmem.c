@@ -20,7 +20,10 @@ void *kc_gmem(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
 	for (page = gva & KC_PAGE_MASK; page < end; page += KC_PAGE_SIZE) {
 		uint64_t *pde, *pte = kc_pt_lookup(mem, lay, page, &pde);
 
-		if (pte == NULL || (*pte & need) != need)
+		/* Guest memory is mapped one to one; the call page is not
+		 * memory (x86_defs.h KC_CALL_ADDR). */
+		if (pte == NULL || (*pte & need) != need ||
+		    (*pte & KC_PTE_ADDR) != page)
 			return NULL;
 		if (flags & KC_GMEM_WRITE) {
 			/* The host's write must be undone by the reset

@@ -8,24 +8,24 @@
 
 #define CONTENT_TYPE_MAX 255
 #define HEADERS_MAX      (64u << 10)
+#define READY_STACK_MIN  512 /* user stack below READY's rsp (image.c) */
 
 int kc_hyper_ready(struct kc_vm *vm, struct kvm_regs *r)
 {
-	const uint64_t *frame;
-
 	if (!vm->booting)
 		return kc_vm_fail(
 		    vm, KC_ERR_FAULT,
 		    "wait_for_requests() called during a request");
-	/* The #UD frame the call went through (stubs.S) says where main()
-	 * stood, for the snapshot's requests to start below. */
-	frame = kc_gmem_exc_frame(vm->mem, r->rsp, KC_VEC_UD, NULL);
-	if (frame == NULL)
+	/* Where main() stood, for the snapshot's requests to start below
+	 * (a call leaves rsp as it was: stubs.S). */
+	if (r->rsp < READY_STACK_MIN ||
+	    !kc_gmem(vm->mem, &vm->img->lay, r->rsp - READY_STACK_MIN,
+	             READY_STACK_MIN, KC_GMEM_WRITE))
 		return kc_vm_fail(vm, KC_ERR_FAULT,
 		                  "wait_for_requests() called with a stack "
-		                  "pointer 0x%llx outside the call stubs",
+		                  "pointer 0x%llx below no writable stack",
 		                  (unsigned long long)r->rsp);
-	vm->ready_rsp = frame[KC_FRAME_RSP];
+	vm->ready_rsp = r->rsp;
 	/* Copied: the guest's structure may sit at any alignment. */
 	if (kc_sys_get(vm, &vm->ready, r->rdi, sizeof(vm->ready)))
 		return kc_vm_fail(vm, KC_ERR_BAD_POINTER,

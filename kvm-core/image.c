@@ -56,6 +56,22 @@ static int map_program(uint8_t *mem, const struct kc_layout *lay,
 	return r;
 }
 
+/* The call page: user-writable, mapped to guest-physical KC_CALL_GPA,
+ * which no memory slot backs, so that a store there exits to the host
+ * (x86_defs.h).  Accessed and dirty preset: no bit for the CPU to set. */
+static int map_call_page(uint8_t *mem, const struct kc_layout *lay,
+                         uint64_t *pt_next)
+{
+	uint64_t *pte;
+
+	if (kc_pt_map(mem, lay, pt_next, KC_CALL_ADDR, KC_PAGE_SIZE,
+	              KC_PTE_U | KC_PTE_W | KC_PTE_NX, NULL))
+		return -ENOMEM;
+	pte = kc_pt_lookup(mem, lay, KC_CALL_ADDR, NULL);
+	*pte = (*pte & ~KC_PTE_ADDR) | KC_CALL_GPA | KC_PTE_D;
+	return 0;
+}
+
 static int map_system(uint8_t *mem, const struct kc_layout *lay,
                       uint64_t *pt_next)
 {
@@ -65,12 +81,14 @@ static int map_system(uint8_t *mem, const struct kc_layout *lay,
 	kc_pt_init(mem, lay);
 	r |= kc_pt_map(mem, lay, pt_next, KC_GDT_ADDR, 3 * KC_PAGE_SIZE, SYS_RW,
 	               NULL);
-	/* User-executable: under PVM the syscall stub (ud2) runs in user
-	 * mode.  It holds no secret and user code cannot write it. */
+	/* User-executable: requests enter through its user-mode entry, and
+	 * calls leave through its `out`.  It holds no secret (the FXSAVE
+	 * image is the same for all) and user code cannot write it. */
 	r |= kc_pt_map(mem, lay, pt_next, KC_STUBS_ADDR, KC_PAGE_SIZE, KC_PTE_U,
 	               NULL);
-	r |= kc_pt_map(mem, lay, pt_next, KC_FXAREA_ADDR,
-	               KC_IST_TOP - KC_FXAREA_ADDR, SYS_RW, NULL);
+	r |= kc_pt_map(mem, lay, pt_next, KC_IST_BASE, KC_IST_TOP - KC_IST_BASE,
+	               SYS_RW, NULL);
+	r |= map_call_page(mem, lay, pt_next);
 	r |= kc_pt_map(mem, lay, pt_next, lay->stack_bottom,
 	               lay->stack_top - lay->stack_bottom,
 	               KC_PTE_U | KC_PTE_W | KC_PTE_NX, NULL);
@@ -157,6 +175,9 @@ static int take_snapshot(struct kc_image *img, struct kc_vm *vm)
 	 * state from KVM_GET_FPU). */
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &img->sregs))
 		return -errno;
+	/* Requests start in user mode whichever way main() made its last
+	 * call: from ring 0 too (a syscall under VMX/SVM). */
+	kc_x86_user_segments(&img->sregs);
 	img->entry = vm->ready.entry;
 	img->backend = vm->ready.backend;
 	/* Read from its call frame, checked, by kc_hyper_ready(). */

@@ -24,7 +24,7 @@ void *kc_gmem(uint8_t *mem, const struct kc_layout *lay, uint64_t gva,
 
 /*
  * Host pointer to [rsp, rsp + len) of the ring-0 exception stack, where
- * the stubs leave a call's or a fault's frame, or NULL when any of it is
+ * the stubs leave a fault's frame, or NULL when any of it is
  * outside that stack: rsp comes from the guest's registers (and, in user
  * mode, from the tenant), so it is never used unchecked.  kc_gmem refuses
  * these pages (supervisor only).
@@ -35,7 +35,7 @@ void *kc_gmem_ist(uint8_t *mem, uint64_t rsp, uint64_t len);
  * The iretq frame (KC_FRAME_* slots) of the exception stub for vector
  * whose stack pointer is rsp: past the error code the CPU pushes for some
  * vectors, which goes to *err when err is not NULL (0 for the others).
- * A system call's frame is the #UD stub's (KC_VEC_UD).  NULL when any of
+ * NULL when any of
  * it lies outside the exception stack (kc_gmem_ist).
  */
 uint64_t *kc_gmem_exc_frame(uint8_t *mem, uint64_t rsp, unsigned vector,

@@ -12,10 +12,6 @@
 struct kc_vm;
 struct kvm_sregs;
 
-/* Does KVM shadow the guest's page tables (no EPT or NPT: PVM, nested
- * hosts)?  Then it misses the host's own changes to them (reset.c). */
-bool kc_kvm_shadow_paging(void);
-
 /* KVM takes vCPU events (KVM_SYNC_X86_EVENTS) with the next KVM_RUN. */
 bool kc_kvm_sync_events(void);
 
@@ -37,7 +33,12 @@ int kc_vm_grow_memory(struct kc_vm *vm);
  * (READY while booting, a response or an error otherwise). */
 enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns);
 
-/* Set up the vCPU registers to enter user code at rip with rsp and rdi. */
+/* The privilege level the vCPU stopped at (0 or 3), or -1 when KVM
+ * cannot say.  Free when KVM syncs the segments at every exit. */
+int kc_vm_cpl(struct kc_vm *vm);
+
+/* Set up the vCPU registers to enter user code at rip with rsp and rdi,
+ * through the stubs' user-mode entry (the vCPU must be in user mode). */
 void kc_vm_enter_user(struct kc_vm *vm, uint64_t rip, uint64_t rsp,
                       uint64_t rdi);
 

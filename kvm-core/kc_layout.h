@@ -12,9 +12,11 @@
 struct kc_limits;
 struct kc_elf_plan;
 
-#define KC_PAGE_MASK    (~(uint64_t)(KC_PAGE_SIZE - 1))
-#define KC_PAGE_UP(x)   (((x) + KC_PAGE_SIZE - 1) & KC_PAGE_MASK)
-#define KC_MAX_MEMORY   (64ULL << 30)
+#define KC_PAGE_MASK  (~(uint64_t)(KC_PAGE_SIZE - 1))
+#define KC_PAGE_UP(x) (((x) + KC_PAGE_SIZE - 1) & KC_PAGE_MASK)
+#define KC_MAX_MEMORY (64ULL << 30)
+_Static_assert(KC_CALL_GPA >= KC_MAX_MEMORY,
+               "the call page lies beyond all guest memory");
 #define KC_MIN_MEMORY   (16ULL << 20)
 #define KC_STACK_GUARD  (64 * 1024) /* unmapped below the stack */
 #define KC_REQ_HEADROOM (64 * 1024) /* request area beyond the body */

@@ -27,6 +27,7 @@
 #define CR4_OSXSAVE               (1u << 18)
 #define CPUID1_ECX_XSAVE          (1u << 26)
 #define XCR0_X87_SSE              0x3
+#define CPUID_ADDRESS_SIZES       0x80000008
 #define TIMER_SIGNAL              (SIGRTMIN + 1)
 #define DEBUG_SIGNAL              (SIGRTMIN + 2) /* GDB wrote: see gdb_session.c */
 
@@ -36,43 +37,15 @@ static struct kvm_cpuid2 *cpuid;
 static bool have_xsave;
 static bool have_sync_sregs;  /* segments read at every exit, for free */
 static bool have_sync_events; /* vCPU events written with KVM_RUN */
-static bool have_tdp;         /* EPT or NPT: see kc_kvm_shadow_paging */
-
-/* Is a module parameter (a /sys/module path) on? */
-static bool module_param_on(const char *path)
-{
-	char c = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	if (read(fd, &c, 1) != 1)
-		c = 0;
-	close(fd);
-	return c == 'Y' || c == 'y' || c == '1';
-}
-
-/* KVM says nothing of its MMU to userspace; its modules' parameters do.
- * Unknown counts as shadow paging, the case that needs more work. */
-static bool detect_tdp(void)
-{
-	return module_param_on("/sys/module/kvm_intel/parameters/ept") ||
-	       module_param_on("/sys/module/kvm_amd/parameters/npt");
-}
 
 bool kc_kvm_sync_events(void)
 {
 	return have_sync_events;
 }
 
-bool kc_kvm_shadow_paging(void)
-{
-	return !have_tdp;
-}
-
 int kc_init(char *err, size_t errlen)
 {
-	int r, n;
+	int r, n, phys_bits = 0;
 
 	if (kvm_fd >= 0)
 		return 0;
@@ -96,7 +69,6 @@ int kc_init(char *err, size_t errlen)
 	}
 	have_sync_sregs = r & KVM_SYNC_X86_SREGS;
 	have_sync_events = r & KVM_SYNC_X86_EVENTS;
-	have_tdp = detect_tdp();
 	run_mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	for (n = 64; n <= 4096; n *= 2) {
 		free(cpuid);
@@ -116,9 +88,23 @@ int kc_init(char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read KVM's supported CPUID");
 		goto fail;
 	}
-	for (n = 0; n < (int)cpuid->nent; n++)
-		if (cpuid->entries[n].function == 1)
-			have_xsave = cpuid->entries[n].ecx & CPUID1_ECX_XSAVE;
+	for (n = 0; n < (int)cpuid->nent; n++) {
+		const struct kvm_cpuid_entry2 *e = &cpuid->entries[n];
+
+		if (e->function == 1)
+			have_xsave = e->ecx & CPUID1_ECX_XSAVE;
+		if (e->function == CPUID_ADDRESS_SIZES)
+			phys_bits = e->eax & 0xff;
+	}
+	/* The call page's guest-physical address must be one the guest's
+	 * page tables can hold (x86_defs.h KC_CALL_GPA). */
+	if (phys_bits && (KC_CALL_GPA >> phys_bits) != 0) {
+		snprintf(err, errlen,
+		         "the CPU has %d physical address bits; kvm-fpm "
+		         "needs at least 37",
+		         phys_bits);
+		goto fail;
+	}
 	return 0;
 fail:
 	close(kvm_fd);
@@ -449,22 +435,62 @@ void kc_vm_debug_unpoke(struct kc_vm *vm)
 		vm->run->immediate_exit = 0;
 }
 
+int kc_vm_cpl(struct kc_vm *vm)
+{
+	struct kvm_sregs s;
+
+	if (vm->run->kvm_valid_regs & KVM_SYNC_X86_SREGS)
+		return vm->run->s.regs.sregs.cs.selector & 3;
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s))
+		return -1;
+	return s.cs.selector & 3;
+}
+
 /*
- * The syscall stub returns to user mode with iretq and r11 as RFLAGS, and
- * r11 is the caller's own on the direct call path (KFPM_CALL_ENTRY): on
- * VMX/SVM an IOPL of 3 there would give ring 3 the I/O ports.  Clamp it
- * here rather than in the stub, where under PVM each instruction is
- * emulated; every return from that stub passes this exit.
+ * Back to the caller of a call (stubs.S KC_STUB_SYSCALL), at rcx with r11
+ * as RFLAGS, both the caller's own on the direct call path: clamped, so
+ * that ring 3 never gets IOPL (on VMX/SVM it would give it the ports),
+ * and rcx canonical (no VM entry could take it; Intel's sysret would
+ * fault in ring 0, on the user's stack).  From user mode the host
+ * resumes the caller itself: no guest instruction runs.  From ring 0
+ * (syscall under VMX/SVM) the stub's sysretq, where the store left rip,
+ * returns.  Where the request
+ * ends instead, the reset finds the vCPU outside user mode and reloads
+ * the snapshot's segments.
  */
-static void clamp_call_rflags(struct kc_vm *vm)
+static int return_from_call(struct kc_vm *vm, int cpl)
 {
 	struct kvm_regs *r = &vm->run->s.regs.regs;
-	uint64_t clamped = kc_x86_user_rflags(r->r11);
 
-	if (clamped != r->r11) {
-		r->r11 = clamped;
-		vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	if (r->rcx >= KC_CANONICAL_LIMIT ||
+	    (cpl == 0 && r->rip != KC_STUBS_ADDR + KC_STUB_SYSRET) ||
+	    (cpl != 0 && cpl != 3))
+		return kc_vm_fail(vm, KC_ERR_FAULT,
+		                  "bad return address 0x%llx from a system "
+		                  "call (CPL %d)",
+		                  (unsigned long long)r->rcx, cpl);
+	r->r11 = kc_x86_user_rflags(r->r11);
+	if (cpl == 3) {
+		r->rip = r->rcx;
+		r->rflags = r->r11;
 	}
+	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	return KC_RESUME;
+}
+
+/* A call: handled, shown to GDB when it asks, then returned from. */
+static int handle_call(struct kc_vm *vm)
+{
+	int cpl = kc_vm_cpl(vm), st;
+
+	st = kc_sys_handle(vm);
+	/* One predictable branch is all a request without a debugger
+	 * pays. */
+	if (__builtin_expect(vm->gdb != NULL, 0) && st == KC_RESUME)
+		st = kc_gdb_after_call(vm);
+	if (st != KC_RESUME)
+		return st;
+	return return_from_call(vm, cpl);
 }
 
 /* KC_RESUME, or the status that ends the run. */
@@ -474,22 +500,15 @@ static int handle_exit(struct kc_vm *vm)
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		if (run->io.direction == KVM_EXIT_IO_OUT &&
-		    run->io.port == KC_PORT_SYSCALL) {
-			int st;
-
-			clamp_call_rflags(vm);
-			st = kc_sys_handle(vm);
-
-			/* One predictable branch is all a request without a
-			 * debugger pays. */
-			if (__builtin_expect(vm->gdb != NULL, 0) &&
-			    st == KC_RESUME)
-				st = kc_gdb_after_call(vm);
-			return st;
-		}
 		if (run->io.port >= KC_PORT_EXC &&
 		    run->io.port < KC_PORT_EXC + 32) {
+			/* The exception stubs' ports are ring 0's alone. */
+			if (kc_vm_cpl(vm) != 0)
+				return kc_vm_fail(
+				    vm, KC_ERR_FAULT,
+				    "I/O port 0x%x used from user "
+				    "mode",
+				    run->io.port);
 			if (vm->gdb)
 				return kc_gdb_exception(vm, run->io.port -
 				                                KC_PORT_EXC);
@@ -502,10 +521,24 @@ static int handle_exit(struct kc_vm *vm)
 		                  "triple fault at RIP 0x%llx",
 		                  (unsigned long long)run->s.regs.regs.rip);
 	case KVM_EXIT_MMIO:
-		/* Outside every memory slot, which the guest's page tables
-		 * never map.  KVM would finish the access at the next
-		 * KVM_RUN: rebuild the vCPU instead. */
+		/* A call is a one-byte store to the call page (stubs.S);
+		 * KVM has finished it, rip is past it. */
+		if (run->mmio.phys_addr == KC_CALL_GPA && run->mmio.is_write &&
+		    run->mmio.len == 1)
+			return handle_call(vm);
+		/* Any other access there (the only unbacked page the page
+		 * tables map): KVM would finish it at the next KVM_RUN, with
+		 * data for a read.  Rebuild the vCPU instead. */
 		vm->broken = true;
+		if (run->mmio.phys_addr >= KC_CALL_GPA &&
+		    run->mmio.phys_addr < KC_CALL_GPA + KC_PAGE_SIZE)
+			return kc_vm_fail(
+			    vm, KC_ERR_FAULT,
+			    "bad access to the call page (%s of "
+			    "%u bytes) at RIP 0x%llx",
+			    run->mmio.is_write ? "write" : "read",
+			    run->mmio.len,
+			    (unsigned long long)run->s.regs.regs.rip);
 		return kc_vm_fail(vm, KC_ERR_FAULT,
 		                  "access to unbacked memory at 0x%llx",
 		                  (unsigned long long)run->mmio.phys_addr);
@@ -590,15 +623,12 @@ void kc_vm_enter_user(struct kc_vm *vm, uint64_t rip, uint64_t rsp,
 	struct kvm_regs *r = &vm->run->s.regs.regs;
 
 	memset(r, 0, sizeof(*r));
-	/* Every exit leaves the vCPU in ring 0 (a timeout's reset reloads
-	 * it): enter through the ring-0 stub. */
+	/* The vCPU is in user mode: every exit that leaves it elsewhere
+	 * makes the reset load the snapshot's user-mode segments. */
 	r->rip = KC_STUBS_ADDR + KC_STUB_ENTRY;
-	r->rsp = KC_IST_TOP;
-	r->rflags = 0x2;
-	r->rcx = rip;                   /* sysret target */
-	r->r11 = kc_x86_user_rflags(0); /* sysret's: IF, IOPL 0 */
-	r->r12 = rsp;
+	r->rsp = rsp;
+	r->rflags = kc_x86_user_rflags(0); /* IF, IOPL 0 */
+	r->rcx = rip;
 	r->rdi = rdi;
-	/* Or: the reset may have asked for the snapshot's segments. */
 	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 }

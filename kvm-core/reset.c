@@ -71,16 +71,28 @@ static int scan_table(struct kc_vm *vm, uint64_t *pt, uint64_t base)
 	int r = 0;
 
 	for (j = 0; j < 512; j++) {
-		if ((pt[j] & (KC_PTE_P | KC_PTE_D)) != (KC_PTE_P | KC_PTE_D))
+		uint64_t va = base + ((uint64_t)j << 12);
+
+		if ((pt[j] & (KC_PTE_P | KC_PTE_D)) != (KC_PTE_P | KC_PTE_D) ||
+		    (pt[j] & KC_PTE_ADDR) != va) /* the call page */
 			continue;
 		pt[j] &= ~KC_PTE_D;
-		r |= note_dirty(vm, PAGE_NO(base + ((uint64_t)j << 12)));
+		r |= note_dirty(vm, PAGE_NO(va));
 	}
 	return r;
 }
 
-/* Only page directory entries with the accessed bit lead to tables worth
- * scanning: every walk that sets a dirty bit sets it too. */
+/*
+ * Only page directory entries with the accessed bit lead to tables worth
+ * scanning: every walk that sets a dirty bit sets it too.  The bit is
+ * left set once seen, so a table once used is scanned after every request
+ * (the snapshot cleared them all: image.c).  Nothing flushes the guest's
+ * TLB between requests (the host enters user mode, where no CR3 reload
+ * runs), and a CPU that caches a directory entry does not set its
+ * accessed bit again: cleared, it would hide the table's new dirty bits.
+ * The same holds for the dirty bits themselves, which is why a page once
+ * dirty stays on the restore list.
+ */
 static int scan_dirty(struct kc_vm *vm)
 {
 	const struct kc_layout *lay = &vm->img->lay;
@@ -95,7 +107,6 @@ static int scan_dirty(struct kc_vm *vm)
 			if ((pd[i] & (KC_PTE_P | KC_PTE_A)) !=
 			    (KC_PTE_P | KC_PTE_A))
 				continue;
-			pd[i] &= ~KC_PTE_A;
 			r |= scan_table(
 			    vm, (uint64_t *)(vm->mem + (pd[i] & KC_PTE_ADDR)),
 			    ((uint64_t)pdi << 30) | ((uint64_t)i << 21));
@@ -173,20 +184,22 @@ static void restore_tables(struct kc_vm *vm)
 
 /*
  * The pages a request mapped beyond the snapshot lose their page-table
- * entries at the reset, and must lose their translations with them.  With
- * EPT or NPT the stub's CR3 reload at the next entry does that.  Under
- * shadow paging (PVM, nested hosts) it does not: KVM never sees the host
- * rewrite guest page tables, and keeps its shadow entries, so the next
- * request could still reach those pages.  Changing the protection of the
- * host mapping makes KVM drop every translation of the range (its MMU
- * notifier), while the pages stay resident for the zeroing and for reuse.
- * Only requests that grew their memory pay: two mprotect calls per side.
+ * entries at the reset, and must lose their translations with them, or
+ * the next request could still reach those pages through its TLB.  No
+ * guest code flushes it (requests enter user mode from the host), and
+ * under shadow paging (PVM, nested hosts) KVM never sees the host rewrite
+ * guest page tables and keeps its shadow entries too.  Changing the
+ * protection of the host mapping makes KVM drop every translation of the
+ * range (its MMU notifier), and flush the guest TLB with them, under EPT
+ * and NPT as under shadow paging, while the pages stay resident for the
+ * zeroing and for reuse.  Only requests that grew their memory pay: two
+ * mprotect calls per side.
  */
 static int drop_translations(struct kc_vm *vm, uint64_t lo, uint64_t hi)
 {
 	void *p = vm->mem + lo;
 
-	if (lo >= hi || !kc_kvm_shadow_paging())
+	if (lo >= hi)
 		return 0;
 	if (mprotect(p, hi - lo, PROT_NONE) ||
 	    mprotect(p, hi - lo, PROT_READ | PROT_WRITE))
@@ -260,9 +273,10 @@ static int drop_events(struct kc_vm *vm)
 }
 
 /* A broken vCPU (triple fault) is rebuilt from the image; any other
- * gets the snapshot's segments back when the request changed them, and
- * loses its queued events when the request was stopped anywhere.  The
- * registers are set for every entry, the FPU by the entry stub. */
+ * gets the snapshot's segments back when the request changed them or left
+ * it outside user mode, and loses its queued events when the request was
+ * stopped anywhere.  The registers are set for every entry, the FPU by
+ * the entry stub. */
 static int restore_vcpu(struct kc_vm *vm)
 {
 	char err[128];

@@ -1,5 +1,12 @@
-/* Ring-0 code that every guest runs: copied into guest memory at
- * KC_STUBS_ADDR by the loader.  To the host it is only bytes. */
+/* The code every guest has besides its program: copied into guest memory
+ * at KC_STUBS_ADDR by the loader.  To the host it is only bytes.
+ *
+ * A request never runs ring-0 code unless it faults: the host enters user
+ * mode itself (kvm.c kc_vm_enter_user), and every call leaves with one
+ * store to the call page (x86_defs.h KC_CALL_ADDR), which exits to the
+ * host from user mode and ring 0 alike.  Under PVM ring-0 code is
+ * emulated one instruction at a time; user code runs natively there as
+ * on VMX/SVM. */
 #include "x86_defs.h"
 
 	.section .rodata
@@ -7,40 +14,30 @@
 	.globl kc_stubs_begin, kc_stubs_end
 	.balign 16
 kc_stubs_begin:
-	/* Entry for boot and every request, in ring 0: the host sets
-	 * rcx = user rip, r11 = user rflags, r12 = user rsp, rdi = arg.
-	 * Every request starts with the FPU, SSE and x87 state of the
-	 * image below (XCR0 enables nothing more: kvm.c limit_xcr0). */
-	mov %cr3, %rax
-	mov %rax, %cr3		/* the host cleared dirty bits: flush the TLB */
+	/* Entry for boot and every request, in user mode: the host sets
+	 * rcx = where to go, rsp, rdi and rflags.  Every request starts
+	 * with the FPU, SSE and x87 state of the image at KC_FXAREA_ADDR
+	 * (XCR0 enables nothing more: kvm.c limit_xcr0); fxrstor is not a
+	 * privileged instruction. */
 	fxrstor64 KC_FXAREA_ADDR
-	mov %r12, %rsp
-	xor %eax, %eax
-	xor %r12d, %r12d
-	sysretq
+	jmp *%rcx
 
 	.org kc_stubs_begin + KC_STUB_SYSCALL
-	/* LSTAR.  A fault here is a system call: it reaches ring 0 under
-	 * hardware virtualisation and paravirtual KVM (PVM) alike, where
-	 * syscall itself does not leave user mode. */
-	ud2
-
-	.org kc_stubs_begin + KC_STUB_UD
-	/* #UD: the system call above, or a real invalid opcode. */
-	cmpq $(KC_STUBS_ADDR + KC_STUB_SYSCALL), (%rsp)
-	jne 1f
-	/* The host handles it and sets rax; it also clamps r11, which the
-	 * direct call path (KFPM_CALL_ENTRY) takes from the caller, to
-	 * flags user code may have (kvm.c clamp_call_rflags): no IOPL. */
-	outb %al, $KC_PORT_SYSCALL
-	mov %rcx, (%rsp)		/* back to the caller, in user mode */
-	movq $KC_SEL_UCODE, 8(%rsp)
-	mov %r11, 16(%rsp)
-	movq $KC_SEL_UDATA, 32(%rsp)
-	iretq
-1:	outb %al, $(KC_PORT_EXC + 6)
-	hlt
-	jmp 1b
+	/* LSTAR, and the direct call path (KFPM_CALL_ENTRY): rcx = where
+	 * to return, r11 = rflags, as the syscall instruction leaves them.
+	 * One exit.  The host handles the call and sets rax; then
+	 *  - when the exit came from user mode (a direct call; a syscall
+	 *    under PVM, where syscall does not leave user mode), the host
+	 *    itself resumes the caller at rcx with r11 as flags, clamped;
+	 *  - when it came from ring 0 (a syscall under VMX/SVM), the host
+	 *    clamps r11 (no IOPL) and checks rcx, and the sysretq below
+	 *    returns.  It runs in ring 0 only: the host never resumes user
+	 *    mode there (kvm.c return_from_call).
+	 * The store is 7 bytes (ModRM, SIB, 32-bit address): the .org
+	 * below fails to assemble if it were longer. */
+	movb %al, KC_CALL_ADDR
+	.org kc_stubs_begin + KC_STUB_SYSRET
+	sysretq
 
 	.org kc_stubs_begin + KC_STUB_RESUME
 	/* The GDB stub returns to user mode from an exception frame it
@@ -56,4 +53,7 @@ kc_stubs_begin:
 	jmp 1b
 	.endr
 kc_stubs_end:
+	/* An error here ("moving backwards") when the stubs would run into
+	 * the FXSAVE image that kc_x86_build_system() puts after them. */
+	.org kc_stubs_begin + KC_FXAREA_ADDR - KC_STUBS_ADDR
 	.section .note.GNU-stack,"",@progbits

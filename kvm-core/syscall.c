@@ -20,13 +20,12 @@
 #include "kc_vm.h"
 #include "sys_proc.h"
 
-#define ARCH_SET_FS     0x1002
-#define ARCH_GET_FS     0x1003
-#define WRITE_MAX       (1u << 20)
-#define IOV_MAX_GUEST   1024
-#define RANDOM_MAX      (256u << 10)
-#define GUEST_ID        65534 /* uid, gid: nobody */
-#define CANONICAL_LIMIT 0x0000800000000000ULL
+#define ARCH_SET_FS   0x1002
+#define ARCH_GET_FS   0x1003
+#define WRITE_MAX     (1u << 20)
+#define IOV_MAX_GUEST 1024
+#define RANDOM_MAX    (256u << 10)
+#define GUEST_ID      65534 /* uid, gid: nobody */
 
 typedef int sys_fn(struct kc_vm *vm, struct kvm_regs *r);
 
@@ -341,7 +340,7 @@ static int sys_arch_prctl(struct kc_vm *vm, struct kvm_regs *r)
 		    r, kc_sys_put(vm, r->rsi, &s.fs.base, sizeof(s.fs.base)));
 	if (r->rdi != ARCH_SET_FS)
 		return ret(r, -EINVAL);
-	if (r->rsi >= CANONICAL_LIMIT)
+	if (r->rsi >= KC_CANONICAL_LIMIT)
 		return ret(r, -EPERM);
 	s.fs.base = r->rsi;
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s))

@@ -67,7 +67,6 @@ static void build_idt(uint64_t *idt)
 	for (v = 0; v < IDT_VECTORS; v++)
 		gate(idt, v, KC_STUBS_ADDR + KC_STUB_EXC + v * KC_STUB_EXC_SIZE,
 		     v == KC_VEC_BP ? 3 : 0);
-	gate(idt, 6, KC_STUBS_ADDR + KC_STUB_UD, 0);
 }
 
 static void build_tss(uint8_t *tss)
@@ -113,12 +112,22 @@ static void segment(struct kvm_segment *s, uint16_t sel, uint8_t type,
 	s->g = 1;
 }
 
+void kc_x86_user_segments(struct kvm_sregs *s)
+{
+	uint64_t fs_base = s->fs.base, gs_base = s->gs.base;
+
+	/* As sysret leaves CS and SS (STAR in kvm.c): the two agree. */
+	segment(&s->cs, KC_SEL_UCODE, 11, 3, 1);
+	segment(&s->ss, KC_SEL_UDATA, 3, 3, 0);
+	s->ds = s->es = s->fs = s->gs = s->ss;
+	s->fs.base = fs_base;
+	s->gs.base = gs_base;
+}
+
 void kc_x86_sregs(struct kvm_sregs *s, const struct kc_layout *lay)
 {
 	memset(s, 0, sizeof(*s));
-	segment(&s->cs, KC_SEL_KCODE, 11, 0, 1);
-	segment(&s->ds, KC_SEL_KDATA, 3, 0, 0);
-	s->es = s->fs = s->gs = s->ss = s->ds;
+	kc_x86_user_segments(s);
 	s->tr.base = KC_TSS_ADDR;
 	s->tr.limit = TSS_LIMIT;
 	s->tr.selector = KC_SEL_TSS;

@@ -5,15 +5,18 @@
 
 #define KC_PAGE_SIZE 0x1000
 
-/* Low fixed area, supervisor only.  Page 0 stays unmapped. */
-#define KC_GDT_ADDR    0x1000
-#define KC_IDT_ADDR    0x2000
-#define KC_TSS_ADDR    0x3000
-#define KC_STUBS_ADDR  0x4000
-#define KC_FXAREA_ADDR 0x5000 /* FXSAVE image restored on every entry */
-#define KC_IST_BASE    0x6000
-#define KC_IST_TOP     0x9000   /* exceptions run on [KC_IST_BASE, TOP) */
-#define KC_USER_MIN    0x100000 /* lowest address a program may use */
+/* Low fixed area, supervisor only but for the stubs page, which user mode
+ * may read and run.  Page 0 stays unmapped. */
+#define KC_GDT_ADDR        0x1000
+#define KC_IDT_ADDR        0x2000
+#define KC_TSS_ADDR        0x3000
+#define KC_STUBS_ADDR      0x4000
+#define KC_FXAREA_ADDR     0x4800 /* FXSAVE image restored on every entry */
+#define KC_CALL_ADDR       0x5000 /* user-writable; stores here are calls */
+#define KC_IST_BASE        0x6000
+#define KC_IST_TOP         0x9000   /* exceptions run on [KC_IST_BASE, TOP) */
+#define KC_USER_MIN        0x100000 /* lowest address a program may use */
+#define KC_CANONICAL_LIMIT 0x0000800000000000 /* user addresses are below */
 
 /* GDT selectors. syscall: CS=0x08 SS=0x10; sysret: SS=0x18|3 CS=0x20|3. */
 #define KC_SEL_KCODE 0x08
@@ -31,16 +34,23 @@
 #define KC_RFLAGS_USER_KEEP 0x240dd5
 #define KC_RFLAGS_USER_SET  0x202
 
-/* I/O ports the stubs use to leave the guest. */
-#define KC_PORT_SYSCALL 0x60
-#define KC_PORT_EXC     0x80 /* + vector, for vectors 0..31 */
+/*
+ * How the guest leaves for the host.  A call is a one-byte store to
+ * KC_CALL_ADDR, which the page tables map to KC_CALL_GPA: a guest-physical
+ * page outside every memory slot (guest memory ends at KC_MAX_MEMORY at
+ * most), so the store exits to the host (KVM_EXIT_MMIO) from user mode
+ * and ring 0 alike.  Exceptions leave from ring 0 by an I/O port each;
+ * user mode has no port.
+ */
+#define KC_CALL_GPA (64ULL << 30)
+#define KC_PORT_EXC 0x80 /* + vector, for vectors 0..31 */
 
 /* Offsets of the entry points inside the stubs page. */
-#define KC_VEC_BP        3    /* int3: the one gate user code may use */
-#define KC_VEC_UD        6    /* #UD: also how a system call arrives */
-#define KC_STUB_ENTRY    0x00 /* flush TLB, restore FPU, sysret */
-#define KC_STUB_SYSCALL  0x20 /* LSTAR */
-#define KC_STUB_UD       0x30 /* #UD: system calls and real ones */
+#define KC_VEC_BP        3 /* int3: the one gate user code may use */
+#define KC_VEC_UD        6
+#define KC_STUB_ENTRY    0x00 /* user mode: restore FPU, jump to rcx */
+#define KC_STUB_SYSCALL  0x20 /* LSTAR and KFPM_CALL_ENTRY: the call */
+#define KC_STUB_SYSRET   0x27 /* then sysretq (ring 0 only) */
 #define KC_STUB_RESUME   0x70 /* iretq: the debugger resumes a stop */
 #define KC_STUB_EXC      0x80 /* 16 bytes per vector */
 #define KC_STUB_EXC_SIZE 16

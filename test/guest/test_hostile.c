@@ -194,3 +194,36 @@ Test(hostile, misaligned_pointers_to_calls)
 	cr_assert_eq(kc_vm_reset(g.vm), 0);
 	guest_free(&g);
 }
+
+/* The call page is for one-byte stores (a call) only, and the call stub's
+ * sysretq for ring 0 only: each misuse ends its request, and the VM goes
+ * on serving. */
+Test(hostile, call_page_misuse)
+{
+	static const struct {
+		const char *url, *error;
+	} cases[] = {
+	    {"/read", "bad access to the call page"},
+	    {"/wide", "bad access to the call page"},
+	    {"/far", "bad return address 0x800000000000"},
+	    {"/sysret", "general protection fault"},
+	};
+	struct guest g;
+	unsigned i, n;
+
+	guest_boot(&g, P("call_page"), NULL);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (n = 0; n < 2; n++) {
+			cr_assert_eq(guest_get(&g, cases[i].url), KC_ERR_FAULT,
+			             "%s: got %s (%s)", cases[i].url,
+			             kc_status_name(g.res.status), g.res.error);
+			cr_assert(strstr(g.res.error, cases[i].error),
+			          "%s: error '%s'", cases[i].url, g.res.error);
+			cr_assert_eq(kc_vm_reset(g.vm), 0);
+		}
+		cr_assert_eq(guest_get(&g, "/"), KC_OK, "%s", g.res.error);
+		cr_assert_str_eq(guest_body(&g), "fine\n");
+		cr_assert_eq(kc_vm_reset(g.vm), 0);
+	}
+	guest_free(&g);
+}

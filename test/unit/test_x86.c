@@ -67,12 +67,21 @@ Test(user_segments, same_state_is_no_change)
 	cr_assert_not(kc_x86_user_segments_differ(&now, &snap));
 }
 
+Test(user_segments, the_snapshot_is_user_mode)
+{
+	cr_assert_eq(snap.cs.selector, KC_SEL_UCODE);
+	cr_assert_eq(snap.cs.dpl, 3);
+	cr_assert_eq(snap.ss.selector, KC_SEL_UDATA);
+	cr_assert_eq(snap.ss.dpl, 3);
+	cr_assert_eq(snap.fs.dpl, 3);
+}
+
 Test(user_segments, loaded_selectors_differ)
 {
-	now.fs.selector = KC_SEL_UDATA;
+	now.fs.selector = 0;
 	cr_assert(kc_x86_user_segments_differ(&now, &snap));
 	now = snap;
-	now.gs.dpl = 3;
+	now.gs.dpl = 0;
 	cr_assert(kc_x86_user_segments_differ(&now, &snap));
 	now = snap;
 	now.ds.unusable = 1;
@@ -91,11 +100,23 @@ Test(user_segments, fs_and_gs_bases_differ)
 	cr_assert(kc_x86_user_segments_differ(&now, &snap));
 }
 
-Test(user_segments, a_stop_in_user_mode_differs)
+Test(user_segments, an_exit_from_ring_0_differs)
 {
-	now.cs.selector = KC_SEL_UCODE;
-	now.ss.selector = KC_SEL_UDATA;
+	now.cs.selector = KC_SEL_KCODE;
+	now.ss.selector = 0;
 	cr_assert(kc_x86_user_segments_differ(&now, &snap));
+}
+
+Test(user_segments, user_segments_keep_the_tls_bases)
+{
+	now.cs.selector = KC_SEL_KCODE;
+	now.fs.base = 0x7000;
+	now.gs.base = 0x8000;
+	kc_x86_user_segments(&now);
+	cr_assert_eq(now.fs.base, 0x7000);
+	cr_assert_eq(now.gs.base, 0x8000);
+	now.fs.base = now.gs.base = 0;
+	cr_assert_not(kc_x86_user_segments_differ(&now, &snap));
 }
 
 Test(user_segments, what_requests_cannot_change_is_not_compared)
@@ -230,8 +251,8 @@ Test(fault_report, a_frame_off_the_stack_is_not_read)
 	cr_assert_str_eq(fault_res.error, "exception 14 with a bad stack");
 }
 
-/* READY as a user-mode `out` would bring it on a VMX/SVM host with IOPL
- * 3: rsp is the tenant's.  The handler must refuse, not read there. */
+/* READY's rsp is the tenant's own (a call leaves it as it was): the
+ * handler takes it only above writable user stack. */
 static struct kc_image ready_img;
 static struct kc_vm ready_vm;
 static struct kc_result ready_res;
@@ -257,21 +278,23 @@ static void free_ready_vm(void)
 
 TestSuite(hyper_ready, .init = make_ready_vm, .fini = free_ready_vm);
 
-Test(hyper_ready, reads_the_callers_stack_pointer_from_its_frame)
+Test(hyper_ready, takes_the_callers_stack_pointer)
 {
-	struct kvm_regs r = {.rdi = 0x400000, .rsp = KC_IST_TOP - 40};
-	uint64_t *frame = (uint64_t *)(ready_vm.mem + r.rsp);
+	struct kvm_regs r = {.rdi = 0x400000, .rsp = 0x401000};
 
-	frame[3] = 0x7ff000;
 	cr_assert_eq(kc_hyper_ready(&ready_vm, &r), KC_OK, "%s",
 	             ready_res.error);
-	cr_assert_eq(ready_vm.ready_rsp, 0x7ff000);
+	cr_assert_eq(ready_vm.ready_rsp, 0x401000);
 }
 
-Test(hyper_ready, a_stack_pointer_outside_the_stubs_stack_is_refused)
+Test(hyper_ready, a_stack_pointer_above_no_writable_user_stack_is_refused)
 {
-	uint64_t bad[] = {ready_img.lay.mem_size + (1ULL << 30), 0x400000,
-	                  KC_IST_TOP - 8, UINT64_MAX - 16};
+	uint64_t bad[] = {ready_img.lay.mem_size + (1ULL << 30),
+	                  0x400100, /* 512 bytes below reach unmapped memory */
+	                  KC_IST_TOP - 8,        /* supervisor only */
+	                  KC_STUBS_ADDR + 0x800, /* read-only */
+	                  100,
+	                  UINT64_MAX - 16};
 	unsigned i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -291,6 +314,65 @@ static unsigned gate_dpl(const uint8_t *mem, unsigned v)
 
 	memcpy(&lo, mem + KC_IDT_ADDR + 16 * v, 8);
 	return (unsigned)(lo >> 45) & 3;
+}
+
+/* Ring 3 has no I/O port: it leaves for the host through the call page,
+ * and an `out` to an exception stub's port would pass for a fault. */
+Test(tss, no_port_is_open_to_user_mode)
+{
+	uint8_t *mem = calloc(1, KC_IST_TOP);
+	uint16_t iopb;
+	unsigned i;
+
+	cr_assert_not_null(mem);
+	kc_x86_build_system(mem);
+	memcpy(&iopb, mem + KC_TSS_ADDR + 102, 2);
+	for (i = 0; i <= 256 / 8; i++) /* the bitmap and its end byte */
+		cr_assert_eq(mem[KC_TSS_ADDR + iopb + i], 0xff, "byte %u", i);
+	free(mem);
+}
+
+/* The call stub: a one-byte store to the call page, then sysretq exactly
+ * where kvm.c expects a ring-0 call to resume, then the FXSAVE image. */
+Test(stubs, the_call_is_one_store_then_sysretq)
+{
+	static const uint8_t store[] = {
+	    0x88, 0x04, 0x25, KC_CALL_ADDR & 0xff, (KC_CALL_ADDR >> 8) & 0xff,
+	    0,    0};
+	static const uint8_t sysretq[] = {0x48, 0x0f, 0x07};
+	uint8_t *mem = calloc(1, KC_IST_TOP);
+	uint16_t fcw;
+
+	cr_assert_not_null(mem);
+	kc_x86_build_system(mem);
+	cr_assert_arr_eq(mem + KC_STUBS_ADDR + KC_STUB_SYSCALL, store,
+	                 sizeof(store));
+	cr_assert_eq(KC_STUB_SYSCALL + sizeof(store), KC_STUB_SYSRET);
+	cr_assert_arr_eq(mem + KC_STUBS_ADDR + KC_STUB_SYSRET, sysretq,
+	                 sizeof(sysretq));
+	memcpy(&fcw, mem + KC_FXAREA_ADDR, 2);
+	cr_assert_eq(fcw, 0x037f);
+	free(mem);
+}
+
+/* The call page is not memory: no host handler reads or writes guest
+ * memory through it, whatever a guest pointer says. */
+Test(stubs, the_call_page_is_not_guest_memory)
+{
+	struct kc_image img;
+	struct kc_vm vm;
+	uint64_t next, *pte;
+
+	fake_vm_init(&vm, &img, 0x500000, &next);
+	fake_vm_map(&vm, &next, KC_CALL_ADDR, KC_PAGE_SIZE,
+	            KC_PTE_U | KC_PTE_W);
+	cr_assert_not_null(kc_gmem(vm.mem, &img.lay, KC_CALL_ADDR, 8, 0));
+	pte = kc_pt_lookup(vm.mem, &img.lay, KC_CALL_ADDR, NULL);
+	*pte = (*pte & ~KC_PTE_ADDR) | KC_CALL_GPA;
+	cr_assert_null(kc_gmem(vm.mem, &img.lay, KC_CALL_ADDR, 8, 0));
+	cr_assert_null(
+	    kc_gmem(vm.mem, &img.lay, KC_CALL_ADDR, 8, KC_GMEM_WRITE));
+	free(vm.mem);
 }
 
 /* On VMX/SVM, int3 from user mode through a DPL 0 gate is a #GP: GDB's

@@ -30,7 +30,8 @@ static uint64_t after_syscall(void)
 }
 
 /* The direct call path returns with r11 as RFLAGS: ask for IOPL 3, NT,
- * RF, VIF and VIP besides.  Then, when asked, try the port. */
+ * RF, VIF and VIP besides.  Then, when asked, try a port only ring 0
+ * may use (an exception stub's): IOPL 3 would open it. */
 static uint64_t after_direct_call(int then_out)
 {
 	uint64_t out;
@@ -40,7 +41,7 @@ static uint64_t after_direct_call(int then_out)
 	                 "jmp *%[entry]\n"
 	                 "1:\n\t" AFTER_CALL "test %[o], %[o]\n\t"
 	                 "jz 2f\n\t"
-	                 "outb %%al, $0x60\n"
+	                 "outb %%al, $0x81\n"
 	                 "2:"
 	                 : [out] "=&r"(out), "+a"((uint64_t){SYS_PID})
 	                 : [f] "i"(FORGED), [o] "r"(then_out),
