@@ -2,6 +2,7 @@
  * whose guest does one `out` per KVM_RUN, entered in ring 0 or round trip
  * through user mode the way kvm-core's stubs do it. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,9 @@
 #define USER_CODE 0x100000
 #define USER_OUT  0x100010 /* `out` in user mode, with IOPL 3 */
 #define USER_LOOP 0x100020 /* the same loop in user mode, then `ud2` */
+#define USER_MMIO 0x100080 /* a store to CALL_VA, which maps CALL_GPA */
+#define CALL_VA   0x101000
+#define CALL_GPA  0x400000 /* outside the memory slot */
 #define PORT_DONE 0x60
 #define PORT_EXC  0x80 /* + vector */
 #define MSR_STAR  0xc0000081
@@ -96,6 +100,7 @@ void floor_destroy(struct floor_vm *f)
 		close(f->vm_fd);
 	if (f->mem)
 		munmap(f->mem, MEM_SIZE);
+	free(f->ring0);
 	memset(f, 0, sizeof(*f));
 	f->vm_fd = f->vcpu_fd = -1;
 }
@@ -129,6 +134,12 @@ static void build_memory(uint8_t *m)
 	};
 	/* clang-format on */
 	static const uint8_t on_ud[] = {0xe6, PORT_DONE, 0xf4}; /* out; hlt */
+	static const uint8_t store[] = {
+	    0x88,           0x04,
+	    0x25, /* mov %al, CALL_VA: kvm-core's call */
+	    CALL_VA & 0xff, (CALL_VA >> 8) & 0xff,
+	    CALL_VA >> 16,  0,
+	};
 	uint64_t *gdt = (uint64_t *)(m + GDT), *idt = (uint64_t *)(m + IDT);
 	uint64_t *pml4 = (uint64_t *)(m + PML4), *pdpt = (uint64_t *)(m + PDPT);
 	uint64_t *pd = (uint64_t *)(m + PD), *pt = (uint64_t *)(m + PT);
@@ -153,6 +164,7 @@ static void build_memory(uint8_t *m)
 	for (i = 1; i < 512; i++)
 		pt[i] = ((uint64_t)i << 12) | 3;
 	pt[USER_CODE >> 12] = USER_CODE | 7;
+	pt[CALL_VA >> 12] = CALL_GPA | 7;
 	memcpy(m + CODE, code, sizeof(code));
 	memcpy(m + CODE + 0x10, entry, sizeof(entry));
 	memcpy(m + CODE_LOOP, loop64, sizeof(loop64));
@@ -168,6 +180,7 @@ static void build_memory(uint8_t *m)
 	m[USER_CODE] = 0x0f; /* ud2 */
 	m[USER_CODE + 1] = 0x0b;
 	memcpy(m + USER_OUT, code, sizeof(code)); /* out from user mode */
+	memcpy(m + USER_MMIO, store, sizeof(store));
 }
 
 static void segment(struct kvm_segment *s, uint16_t sel, uint8_t type, int code)
@@ -214,6 +227,16 @@ int floor_setup(struct floor_vm *f)
 	s.efer = 0xd01; /* NXE LMA LME SCE */
 	if (ioctl(f->vcpu_fd, KVM_SET_SREGS, &s))
 		return -errno;
+	f->ring0 = malloc(2 * sizeof(s));
+	if (f->ring0 == NULL)
+		return -ENOMEM;
+	f->user = f->ring0 + 1;
+	*f->ring0 = s;
+	*f->user = s;
+	segment(&f->user->cs, 0x23, 11, 1);
+	segment(&f->user->ss, 0x1b, 3, 0);
+	f->user->cs.dpl = f->user->ss.dpl = 3;
+	f->user->ds = f->user->es = f->user->fs = f->user->gs = f->user->ss;
 	memset(&msrs, 0, sizeof(msrs));
 	msrs.hdr.nmsrs = 3;
 	msrs.e[0].index = MSR_STAR; /* sysret: CS 0x23, SS 0x1b */
@@ -259,16 +282,54 @@ static void enter_user_again(struct floor_vm *f)
 	f->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
 }
 
+/* kvm-core's entry: the vCPU stays in user mode from one request to the
+ * next, and only the registers are written. */
+static int enter_user_mmio(struct floor_vm *f)
+{
+	struct kvm_regs *r = &f->run->s.regs.regs;
+
+	if (f->last != FLOOR_USER_MMIO &&
+	    ioctl(f->vcpu_fd, KVM_SET_SREGS, f->user))
+		return -errno;
+	memset(r, 0, sizeof(*r));
+	r->rip = USER_MMIO;
+	r->rsp = STACK_TOP - 0x100;
+	r->rflags = 0x202;
+	f->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	return 0;
+}
+
+/* Where a kind leaves the vCPU: in user mode (a user-mode exit the host
+ * re-enters directly), or in ring 0 (everything else ends at a ring-0
+ * `out`, and enter() enters ring 0). */
+static bool ends_in_user_mode(enum floor_kind kind)
+{
+	return kind == FLOOR_USER_OUT || kind == FLOOR_USER_MMIO;
+}
+
 int floor_round_trip(struct floor_vm *f, enum floor_kind kind)
 {
-	if (kind == FLOOR_USER_OUT && f->last == FLOOR_USER_OUT)
-		enter_user_again(f);
-	else if (kind != FLOOR_RING0_RAW || f->last != FLOOR_RING0_RAW)
+	if (kind == FLOOR_USER_MMIO) {
+		if (enter_user_mmio(f))
+			return -errno;
+	} else if (ends_in_user_mode(f->last) && f->last != kind) {
+		/* Back to ring 0 for enter(): on hosts where a user-mode
+		 * `out` works (VMX/SVM) FLOOR_USER_OUT ends in user mode. */
+		if (ioctl(f->vcpu_fd, KVM_SET_SREGS, f->ring0))
+			return -errno;
 		enter(f, kind);
+	} else if (kind == FLOOR_USER_OUT && f->last == FLOOR_USER_OUT) {
+		enter_user_again(f);
+	} else if (kind != FLOOR_RING0_RAW || f->last != FLOOR_RING0_RAW) {
+		enter(f, kind);
+	}
 	f->last = kind;
 	if (ioctl(f->vcpu_fd, KVM_RUN, 0))
 		return -errno;
 	if (f->run->exit_reason == KVM_EXIT_IO && f->run->io.port == PORT_DONE)
+		return 0;
+	if (f->run->exit_reason == KVM_EXIT_MMIO &&
+	    f->run->mmio.phys_addr == CALL_GPA && kind == FLOOR_USER_MMIO)
 		return 0;
 	if (f->run->exit_reason == KVM_EXIT_IO && f->run->io.port >= PORT_EXC &&
 	    f->run->io.port < PORT_EXC + 32)

@@ -260,7 +260,7 @@ static void bench_requests(struct tenant *hello, struct tenant *dirty,
                            unsigned rounds, unsigned k)
 {
 	struct series raw = {0}, ring0 = {0}, user = {0}, user_out = {0};
-	struct series ring0_loop = {0}, user_loop = {0};
+	struct series ring0_loop = {0}, user_loop = {0}, user_mmio = {0};
 	struct floor_vm f;
 	bool user_out_ok;
 	unsigned r;
@@ -276,9 +276,10 @@ static void bench_requests(struct tenant *hello, struct tenant *dirty,
 	/* Warm up: first entries fault in the shadow page tables. */
 	floor_series(&f, FLOOR_USER, &user, 200);
 	floor_series(&f, FLOOR_RING0, &ring0, 200);
+	floor_series(&f, FLOOR_USER_MMIO, &user_mmio, 200);
 	tenant_serve(hello, 200);
 	tenant_serve(dirty, 200);
-	user.n = ring0.n = hello->lat.n = dirty->lat.n = 0;
+	user.n = ring0.n = user_mmio.n = hello->lat.n = dirty->lat.n = 0;
 	hello->ioctls = dirty->ioctls = 0;
 	kc_vm_stats(hello->vm, &hello->before);
 	kc_vm_stats(dirty->vm, &dirty->before);
@@ -290,6 +291,7 @@ static void bench_requests(struct tenant *hello, struct tenant *dirty,
 			floor_series(&f, FLOOR_USER_OUT, &user_out, k);
 		floor_series(&f, FLOOR_RING0_LOOP, &ring0_loop, k);
 		floor_series(&f, FLOOR_USER_LOOP, &user_loop, k);
+		floor_series(&f, FLOOR_USER_MMIO, &user_mmio, k);
 		tenant_serve(hello, k);
 		tenant_serve(dirty, k);
 	}
@@ -301,6 +303,7 @@ static void bench_requests(struct tenant *hello, struct tenant *dirty,
 		report("floor_user_out", &user_out);
 	report("floor_ring0_loop", &ring0_loop);
 	report("floor_user_loop", &user_loop);
+	report("floor_user_mmio", &user_mmio);
 	tenant_report(hello, "hello");
 	tenant_report(dirty, "dirty64");
 }
