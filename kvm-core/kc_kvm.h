@@ -48,6 +48,10 @@ uint64_t kc_vm_timer_pause(void);
 int kc_vm_timer_resume(struct kc_vm *vm, uint64_t left_ns);
 bool kc_vm_timer_fired(void);
 
+/* Milliseconds (rounded up) until the running limit runs out: 0 when it
+ * has, -1 when none is running (paused, or between runs). */
+int kc_vm_timer_left_ms(void);
+
 /* The signal a debugger's socket raises to interrupt KVM_RUN (installed
  * on first use), or -errno; and forgetting it once GDB was served. */
 int kc_vm_debug_signal(void);

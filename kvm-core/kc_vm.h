@@ -17,7 +17,27 @@
 #include "kvm-fpm-abi.h"
 
 struct kc_files; /* the guest's open files (kc_files.h) */
-struct kc_gdb;   /* a request under the debugger (gdb_vm.h) */
+struct kc_gdb;   /* a request under the debugger (gdb/gdb_vm.h) */
+struct kc_vm;
+
+/*
+ * What a debugger attaches to a run (gdb/session.c sets them for the
+ * request it serves): the run loop (kvm.c) and the system calls call
+ * these, and know nothing else of it.  Each int hook returns KC_RESUME
+ * to go on, or the status that ends the run.
+ */
+struct kc_vm_hooks {
+	/* A system call or hypercall was just handled. */
+	int (*after_call)(struct kc_vm *vm);
+	/* The guest took exception vector in user mode. */
+	int (*exception)(struct kc_vm *vm, unsigned vector);
+	/* The debugger's socket signalled while the guest ran. */
+	int (*poked)(struct kc_vm *vm);
+	/* The run's time limit ran out. */
+	void (*timed_out)(struct kc_vm *vm);
+	/* breakpoint() was called: stop once the call has returned. */
+	void (*breakpoint_call)(struct kc_vm *vm);
+};
 
 /* Where the guest's allocations stand; the image keeps the snapshot's. */
 struct kc_alloc {
@@ -82,7 +102,8 @@ struct kc_vm {
 	uint64_t logged; /* charged to max_log_size in this run */
 	bool log_cut;    /* over it: the run's output is dropped */
 	struct kc_vm_stats stats;
-	struct kc_gdb *gdb;    /* a request under the debugger, or NULL */
+	const struct kc_vm_hooks *hooks; /* a debugger's, or NULL */
+	struct kc_gdb *gdb;              /* the debugger's state, or NULL */
 	struct kc_slots slots; /* what KVM backs of mem (see layout.c) */
 	uint64_t enosys_logged[KC_ENOSYS_LOGGED_WORDS]; /* see sys_proc.c */
 	struct kc_files *files; /* the snapshot's and the request's files */

@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gdb_session.h"
 #include "kc_kvm.h"
 #include "kc_layout.h"
 #include "kc_sys.h"
@@ -221,6 +220,24 @@ int kc_vm_grow_memory(struct kc_vm *vm)
 	return 0;
 }
 
+/* The vCPU runs with the thread's signal mask but for the request timer's
+ * signal, which is blocked elsewhere (see timer_setup). */
+static int set_vcpu_signal_mask(int vcpu_fd)
+{
+	struct {
+		struct kvm_signal_mask hdr;
+		uint8_t bits[8]; /* the kernel's sigset_t on x86-64 */
+	} m;
+	sigset_t cur;
+
+	if (pthread_sigmask(SIG_SETMASK, NULL, &cur))
+		return -errno;
+	sigdelset(&cur, TIMER_SIGNAL);
+	m.hdr.len = sizeof(m.bits);
+	memcpy(m.bits, &cur, sizeof(m.bits));
+	return ioctl(vcpu_fd, KVM_SET_SIGNAL_MASK, &m) ? -errno : 0;
+}
+
 int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
                    size_t errlen)
 {
@@ -272,6 +289,9 @@ int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
 	what = "KVM_SET_MSRS";
 	if (set_msrs(vm->vcpu_fd))
 		goto fail;
+	what = "KVM_SET_SIGNAL_MASK";
+	if (set_vcpu_signal_mask(vm->vcpu_fd))
+		goto fail;
 	/* The reset compares the segments with the snapshot's (reset.c). */
 	vm->run->kvm_valid_regs =
 	    KVM_SYNC_X86_REGS | (have_sync_sregs ? KVM_SYNC_X86_SREGS : 0);
@@ -296,23 +316,29 @@ void kc_vm_close_kvm(struct kc_vm *vm)
 }
 
 /*
- * One POSIX timer per process, aimed at the thread that runs guests.  Its
- * signal interrupts KVM_RUN; immediate_exit covers a signal that lands
- * just before KVM_RUN is entered.
+ * One POSIX timer per process, aimed at the thread that runs guests, and
+ * one timer_settime per run: the run's deadline is kept here, and the
+ * timer is never disarmed.  Its signal stays blocked in the thread (so a
+ * late expiry interrupts none of the server's own calls) and is let
+ * through only inside KVM_RUN, by the vCPU's signal mask
+ * (KVM_SET_SIGNAL_MASK): pending, it makes KVM_RUN return EINTR at once,
+ * even when it came just before the call.  No handler runs: the loop takes
+ * the signal off with sigtimedwait and asks the clock whether the run's
+ * deadline has passed, so an expiry left from an earlier run (one that
+ * ended before its limit) costs one more KVM_RUN, nothing else.
  */
 static timer_t run_timer;
-static bool timer_ready; /* in this process: timers do not survive fork */
-static volatile sig_atomic_t timer_fired;
-static struct kvm_run *volatile timer_run;
+static bool timer_ready;      /* in this process: timers do not survive fork */
+static uint64_t run_deadline; /* CLOCK_MONOTONIC ns; 0: no limit running */
+static bool run_expired;      /* this run's limit ran out (and stays so) */
+static struct kvm_run *volatile timer_run; /* for the debugger's signal */
 
-static void on_timer(int sig)
+static uint64_t now_ns(void)
 {
-	struct kvm_run *run = timer_run;
+	struct timespec t;
 
-	(void)sig;
-	timer_fired = 1;
-	if (run)
-		run->immediate_exit = 1;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000 + (uint64_t)t.tv_nsec;
 }
 
 static void timer_forget(void)
@@ -320,20 +346,36 @@ static void timer_forget(void)
 	timer_ready = false;
 }
 
+static void timer_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, TIMER_SIGNAL);
+}
+
+/* Never called: a blocked signal must have a handler all the same, or its
+ * default action (and SIG_IGN drops it before KVM can see it). */
+static void on_timer(int sig)
+{
+	(void)sig;
+}
+
 static int timer_setup(void)
 {
 	static bool hooked;
 	struct sigaction sa;
 	struct sigevent sev;
+	sigset_t set;
 
 	if (timer_ready)
 		return 0;
 	if (!hooked && pthread_atfork(NULL, NULL, timer_forget) == 0)
 		hooked = true;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_timer; /* no SA_RESTART: KVM_RUN must return */
+	sa.sa_handler = on_timer;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(TIMER_SIGNAL, &sa, NULL))
+	timer_signal_set(&set);
+	if (sigaction(TIMER_SIGNAL, &sa, NULL) ||
+	    pthread_sigmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_THREAD_ID;
@@ -345,6 +387,17 @@ static int timer_setup(void)
 	return 0;
 }
 
+/* Take a pending expiry off: after KVM_RUN returned EINTR. */
+static void timer_signal_take(void)
+{
+	const struct timespec zero = {0, 0};
+	sigset_t set;
+
+	timer_signal_set(&set);
+	while (sigtimedwait(&set, NULL, &zero) == TIMER_SIGNAL)
+		;
+}
+
 static int timer_arm(struct kvm_run *run, uint64_t ns)
 {
 	struct itimerspec its = {
@@ -354,45 +407,61 @@ static int timer_arm(struct kvm_run *run, uint64_t ns)
 
 	if (r)
 		return r;
-	timer_fired = 0;
 	run->immediate_exit = 0;
 	timer_run = run;
+	run_expired = false;
+	run_deadline = now_ns() + ns;
 	return timer_settime(run_timer, 0, &its, NULL) ? -errno : 0;
 }
 
-static void timer_disarm(struct kvm_run *run)
+/* The run is over: no call, the timer may fire late (see above).  Whether
+ * it ran out stays known until the next run (output is dropped then). */
+static void timer_end(struct kvm_run *run)
 {
-	struct itimerspec off;
-
-	memset(&off, 0, sizeof(off));
-	timer_settime(run_timer, 0, &off, NULL);
-	/* A signal still pending was delivered on return from the call
-	 * above; from here on nothing touches this run. */
+	run_expired = kc_vm_timer_fired();
 	timer_run = NULL;
+	run_deadline = 0;
 	run->immediate_exit = 0;
 }
 
 uint64_t kc_vm_timer_pause(void)
 {
-	struct itimerspec off, left;
+	struct itimerspec off;
+	uint64_t now = now_ns(), left;
 
-	memset(&off, 0, sizeof(off));
-	if (!timer_ready || timer_settime(run_timer, 0, &off, &left))
+	if (!timer_ready || run_deadline == 0)
 		return 0;
-	return (uint64_t)left.it_value.tv_sec * 1000000000 +
-	       (uint64_t)left.it_value.tv_nsec;
+	left = run_deadline > now ? run_deadline - now : 0;
+	run_expired = left == 0;
+	memset(&off, 0, sizeof(off));
+	timer_settime(run_timer, 0, &off, NULL);
+	run_deadline = 0;
+	return left;
 }
 
 int kc_vm_timer_resume(struct kc_vm *vm, uint64_t left_ns)
 {
-	if (timer_fired)
-		return 0; /* the run ends as timed out at its next entry */
+	if (run_expired) { /* the run ends as timed out at its next entry */
+		vm->run->immediate_exit = 1;
+		return 0;
+	}
 	return timer_arm(vm->run, left_ns ? left_ns : 1);
 }
 
 bool kc_vm_timer_fired(void)
 {
-	return timer_fired;
+	return run_expired || (run_deadline != 0 && now_ns() >= run_deadline);
+}
+
+int kc_vm_timer_left_ms(void)
+{
+	uint64_t now = now_ns();
+
+	if (run_deadline == 0)
+		return -1;
+	if (now >= run_deadline)
+		return 0;
+	return (int)((run_deadline - now + 999999) / 1000000);
 }
 
 /*
@@ -431,8 +500,7 @@ int kc_vm_debug_signal(void)
 void kc_vm_debug_unpoke(struct kc_vm *vm)
 {
 	debug_poked = 0;
-	if (!timer_fired)
-		vm->run->immediate_exit = 0;
+	vm->run->immediate_exit = 0;
 }
 
 int kc_vm_cpl(struct kc_vm *vm)
@@ -486,8 +554,8 @@ static int handle_call(struct kc_vm *vm)
 	st = kc_sys_handle(vm);
 	/* One predictable branch is all a request without a debugger
 	 * pays. */
-	if (__builtin_expect(vm->gdb != NULL, 0) && st == KC_RESUME)
-		st = kc_gdb_after_call(vm);
+	if (__builtin_expect(vm->hooks != NULL, 0) && st == KC_RESUME)
+		st = vm->hooks->after_call(vm);
 	if (st != KC_RESUME)
 		return st;
 	return return_from_call(vm, cpl);
@@ -509,9 +577,9 @@ static int handle_exit(struct kc_vm *vm)
 				    "I/O port 0x%x used from user "
 				    "mode",
 				    run->io.port);
-			if (vm->gdb)
-				return kc_gdb_exception(vm, run->io.port -
-				                                KC_PORT_EXC);
+			if (vm->hooks)
+				return vm->hooks->exception(
+				    vm, run->io.port - KC_PORT_EXC);
 			return kc_vm_fault(vm, run->io.port - KC_PORT_EXC);
 		}
 		return kc_vm_fault(vm, 13);
@@ -562,8 +630,8 @@ static int handle_exit(struct kc_vm *vm)
 static int timed_out(struct kc_vm *vm, uint64_t limit_ns)
 {
 	vm->sregs_dirty = vm->stopped = true; /* stopped anywhere */
-	if (vm->gdb) /* let GDB see where the time went */
-		kc_gdb_timed_out(vm);
+	if (vm->hooks) /* let a debugger see where the time went */
+		vm->hooks->timed_out(vm);
 	return kc_vm_fail(vm, KC_ERR_TIMEOUT,
 	                  "timed out after %.3fs at RIP 0x%llx",
 	                  (double)limit_ns / 1e9,
@@ -583,12 +651,14 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns)
 		r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
 		vm->stats.exits++;
 		if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
-			if (!timer_fired) {
+			if (errno == EINTR)
+				timer_signal_take();
+			if (!kc_vm_timer_fired()) {
 				vm->run->immediate_exit = 0;
-				if (!debug_poked || vm->gdb == NULL)
+				if (!debug_poked || vm->hooks == NULL)
 					continue;
 				debug_poked = 0;
-				st = kc_gdb_poked(vm);
+				st = vm->hooks->poked(vm);
 				if (st == KC_RESUME)
 					continue;
 				break;
@@ -607,12 +677,12 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns)
 			break;
 		/* The limit ran out while the host served a call: end now,
 		 * not after another entry (the handlers stop early too). */
-		if (timer_fired) {
+		if (kc_vm_timer_fired()) {
 			st = timed_out(vm, limit_ns);
 			break;
 		}
 	}
-	timer_disarm(vm->run);
+	timer_end(vm->run);
 	kc_vm_output_flush(vm);
 	return (enum kc_status)st;
 }

@@ -11,7 +11,6 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#include "gdb_session.h"
 #include "kc_gmem.h"
 #include "kc_kvm.h"
 #include "kc_layout.h"
@@ -364,8 +363,8 @@ static int sys_uname(struct kc_vm *vm, struct kvm_regs *r)
 
 static int hyper_breakpoint(struct kc_vm *vm, struct kvm_regs *r)
 {
-	if (vm->gdb) /* the stop comes once the call has returned */
-		kc_gdb_breakpoint_call(vm);
+	if (vm->hooks) /* the stop comes once the call has returned */
+		vm->hooks->breakpoint_call(vm);
 	return ret(r, 0);
 }
 

@@ -1,9 +1,11 @@
 /* Every request starts from the snapshot's CPU state and address space,
  * whatever the request before it on the same VM left behind. */
+#include <errno.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "guest.h"
 #include "kc_vm.h"
@@ -199,5 +201,29 @@ Test(vcpu_state, event_cut_short_by_a_timeout_is_dropped)
 	expect(&g, "/", KC_OK);
 	cr_assert(strstr(guest_body(&g), CLEAN_STATE_TAIL), "%s",
 	          guest_body(&g));
+	guest_free(&g);
+}
+
+/* The request timer is armed once per run and never disarmed (kvm.c): an
+ * expiry left from a run that ended before its limit must end no later
+ * run, and interrupt no call the thread makes between runs. */
+Test(vcpu_state, a_late_expiry_ends_nothing)
+{
+	struct timespec nap = {0, 500000000}; /* past the 200 ms limit */
+	struct kc_limits lim;
+	struct guest g;
+
+	guest_limits_default(&lim);
+	lim.max_request_time_ns = 200000000; /* not scaled: "/" needs ~1 ms */
+	guest_boot(&g, P("cpu_state"), &lim);
+	expect(&g, "/", KC_OK);
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	/* The timer fires in here: nothing may break the sleep. */
+	cr_assert_eq(nanosleep(&nap, &nap), 0, "sleep broken: %s",
+	             strerror(errno));
+	expect(&g, "/", KC_OK);
+	cr_assert_eq(kc_vm_reset(g.vm), 0);
+	/* And the limit still holds for a run that needs it. */
+	expect(&g, "/spin", KC_ERR_TIMEOUT);
 	guest_free(&g);
 }

@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 #include "gdb_vm.h"
-#include "gdb_session.h"
 #include "kc_gmem.h"
 #include "kc_kvm.h"
 #include "kc_sys.h"
@@ -116,17 +115,25 @@ static void send_stop(struct kc_gdb *g)
 }
 
 /* Wait for readable fd up to ms (-1: forever); 1 ready, 0 not, -1 when a
- * request timer that counts stopped time fired. */
+ * request timer that counts stopped time ran out (its signal interrupts
+ * nothing outside KVM_RUN: the wait ends at its deadline instead). */
 static int wait_readable(int fd, int ms)
 {
 	struct pollfd p = {fd, POLLIN, 0};
 
 	for (;;) {
-		int r = poll(&p, 1, ms);
+		int left = kc_vm_timer_left_ms(), t = ms, r;
 
-		if (r >= 0)
-			return r > 0;
-		if (errno != EINTR || kc_vm_timer_fired())
+		if (left >= 0 && (t < 0 || left < t))
+			t = left;
+		r = poll(&p, 1, t);
+		if (r > 0)
+			return 1;
+		if (kc_vm_timer_fired())
+			return -1;
+		if (r == 0 && t == ms)
+			return 0;
+		if (r < 0 && errno != EINTR)
 			return -1;
 	}
 }
@@ -348,7 +355,7 @@ static void resume_exc(struct kc_gdb *g, bool step)
 
 /* An exception in user mode: our breakpoint, GDB's single step, or a
  * fault (which stops when GDB is attached or debug_on_fault says so). */
-int kc_gdb_exception(struct kc_vm *vm, unsigned vector)
+static int kc_gdb_exception(struct kc_vm *vm, unsigned vector)
 {
 	struct kc_gdb *g = vm->gdb;
 	uint64_t *f;
@@ -389,14 +396,14 @@ int kc_gdb_exception(struct kc_vm *vm, unsigned vector)
 	return KC_RESUME;
 }
 
-void kc_gdb_breakpoint_call(struct kc_vm *vm)
+static void kc_gdb_breakpoint_call(struct kc_vm *vm)
 {
 	vm->gdb->break_pending = true;
 }
 
 /* A system call or hypercall returned: stop here when GDB is stepping
  * (the call was the step) or breakpoint() was called. */
-int kc_gdb_after_call(struct kc_vm *vm)
+static int kc_gdb_after_call(struct kc_vm *vm)
 {
 	struct kc_gdb *g = vm->gdb;
 	struct kvm_regs *r = &vm->run->s.regs.regs;
@@ -465,7 +472,7 @@ static int user_stop(struct kc_gdb *g, int sig, const char *where)
 /* GDB's socket signalled while the guest ran: a ^C stops it where it is
  * (or, inside a stub, at the next system call); a dropped connection
  * ends the request at once. */
-int kc_gdb_poked(struct kc_vm *vm)
+static int kc_gdb_poked(struct kc_vm *vm)
 {
 	struct kc_gdb *g = vm->gdb;
 	bool intr;
@@ -486,7 +493,7 @@ int kc_gdb_poked(struct kc_vm *vm)
 
 /* The time limit ran out with GDB attached: show it where the time went
  * before the request ends as timed out. */
-void kc_gdb_timed_out(struct kc_vm *vm)
+static void kc_gdb_timed_out(struct kc_vm *vm)
 {
 	struct kc_gdb *g = vm->gdb;
 
@@ -518,6 +525,14 @@ static void finish(struct kc_gdb *g, enum kc_status st)
 	disconnect(g);
 }
 
+static const struct kc_vm_hooks session_hooks = {
+    .after_call = kc_gdb_after_call,
+    .exception = kc_gdb_exception,
+    .poked = kc_gdb_poked,
+    .timed_out = kc_gdb_timed_out,
+    .breakpoint_call = kc_gdb_breakpoint_call,
+};
+
 enum kc_status kc_vm_request_debug(struct kc_vm *vm,
                                    const struct kc_request *req,
                                    struct kc_result *res,
@@ -545,7 +560,9 @@ enum kc_status kc_vm_request_debug(struct kc_vm *vm,
 	if (dbg->stop_at_entry && vm->img->backend)
 		kc_gdb_bp_insert(g, vm->img->backend, true);
 	vm->gdb = g;
+	vm->hooks = &session_hooks;
 	st = kc_vm_request(vm, req, res);
+	vm->hooks = NULL;
 	vm->gdb = NULL;
 	finish(g, st);
 	free(g);
