@@ -232,6 +232,8 @@ static int switch_to_private(struct kc_image *img, struct kc_vm *vm)
 	}
 	vm->booting = false;
 	vm->dirty = false;
+	vm->flush_tlb =
+	    true; /* main()'s dirty bits are cleared: drop its TLB */
 	return 0;
 }
 

@@ -84,6 +84,7 @@ struct kc_vm {
 	bool sregs_dirty; /* segments changed: reload them at reset */
 	bool stopped;     /* stopped anywhere: drop queued events at reset */
 	bool broken;      /* vCPU unusable: rebuild it at reset */
+	bool flush_tlb;   /* pages left the address space: flush at entry */
 	struct kc_alloc alloc;
 	uint64_t req_used;     /* bytes of the request area written */
 	struct kc_touch touch; /* page-table pages the host changed */
@@ -120,6 +121,12 @@ int kc_vm_new(struct kc_image *img, uint8_t *mem, const struct kc_alloc *alloc,
               const struct kvm_sregs *sregs, struct kc_files *files,
               kc_output_fn *out, void *out_ctx, struct kc_vm **vmp, char *err,
               size_t errlen);
+
+/* Make the next entry one in user mode: a VM that last stopped anywhere
+ * else (in ring 0, handed over without a reset) gets the snapshot's
+ * segments with it (reset.c).  Free when the vCPU is in user mode.  0 or
+ * -errno. */
+int kc_vm_user_mode(struct kc_vm *vm);
 
 /* Allocate the VM's restore list.  0 or -ENOMEM. */
 int kc_vm_init_restore(struct kc_vm *vm);

@@ -217,11 +217,15 @@ int kc_vm_grow_memory(struct kc_vm *vm)
 	}
 	vm->slots = s;
 	vm->stats.slot_grows++;
+	vm->flush_tlb = true; /* see reset.c drop_translations */
 	return 0;
 }
 
 /* The vCPU runs with the thread's signal mask but for the request timer's
- * signal, which is blocked elsewhere (see timer_setup). */
+ * signal, which is blocked elsewhere (see timer_setup).  KVM keeps a copy:
+ * the mask of the thread when the vCPU is made, which must be the one that
+ * runs it.  kvm-fpm sets its masks before it makes VMs (a worker holds
+ * SIGQUIT and SIGUSR1 from its start: worker.c). */
 static int set_vcpu_signal_mask(int vcpu_fd)
 {
 	struct {
@@ -292,9 +296,12 @@ int kc_vm_open_kvm(struct kc_vm *vm, const struct kvm_sregs *sregs, char *err,
 	what = "KVM_SET_SIGNAL_MASK";
 	if (set_vcpu_signal_mask(vm->vcpu_fd))
 		goto fail;
-	/* The reset compares the segments with the snapshot's (reset.c). */
+	/* The reset compares the segments with the snapshot's (reset.c).
+	 * Until the first exit fills them in, the synced ones are those
+	 * just set: a new vCPU is in user mode (kc_vm_user_mode). */
 	vm->run->kvm_valid_regs =
 	    KVM_SYNC_X86_REGS | (have_sync_sregs ? KVM_SYNC_X86_SREGS : 0);
+	vm->run->s.regs.sregs = s;
 	return 0;
 fail:
 	snprintf(err, errlen, "%s failed: %s", what, strerror(errno));
@@ -500,7 +507,10 @@ int kc_vm_debug_signal(void)
 void kc_vm_debug_unpoke(struct kc_vm *vm)
 {
 	debug_poked = 0;
-	vm->run->immediate_exit = 0;
+	/* A limit that ran out while the debugger held the VM ends the run
+	 * at its next entry (kc_vm_timer_resume): keep that. */
+	if (!run_expired)
+		vm->run->immediate_exit = 0;
 }
 
 int kc_vm_cpl(struct kc_vm *vm)
@@ -695,7 +705,9 @@ void kc_vm_enter_user(struct kc_vm *vm, uint64_t rip, uint64_t rsp,
 	memset(r, 0, sizeof(*r));
 	/* The vCPU is in user mode: every exit that leaves it elsewhere
 	 * makes the reset load the snapshot's user-mode segments. */
-	r->rip = KC_STUBS_ADDR + KC_STUB_ENTRY;
+	r->rip = KC_STUBS_ADDR +
+	         (vm->flush_tlb ? KC_STUB_ENTRY_FLUSH : KC_STUB_ENTRY);
+	vm->flush_tlb = false;
 	r->rsp = rsp;
 	r->rflags = kc_x86_user_rflags(0); /* IF, IOPL 0 */
 	r->rcx = rip;

@@ -115,6 +115,10 @@ void kc_pt_clear_dirty(uint8_t *mem, const struct kc_layout *lay,
 				uint64_t pn =
 				    ((uint64_t)d << 18) | (i << 9) | j;
 
+				/* Guest memory is mapped one to one; what
+				 * is not (the call page) is no memory. */
+				if ((pt[j] & KC_PTE_ADDR) != pn << 12)
+					continue;
 				pt[j] &= ~KC_PTE_D;
 				if (pt[j] & KC_PTE_P)
 					present[pn >> 6] |= 1ULL << (pn & 63);

@@ -136,6 +136,7 @@ static void restore_pages(struct kc_vm *vm)
 			/* The snapshot file is a hole here: dropping our copy
 			 * reads back zeros and frees the memory. */
 			madvise(vm->mem + va, KC_PAGE_SIZE, MADV_DONTNEED);
+			vm->flush_tlb = true; /* see drop_translations */
 			rs->bits[pn >> 6] &= ~(1ULL << (pn & 63));
 			vm->stats.pages_zeroed++;
 			continue;
@@ -194,6 +195,14 @@ static void restore_tables(struct kc_vm *vm)
  * and NPT as under shadow paging, while the pages stay resident for the
  * zeroing and for reuse.  Only requests that grew their memory pay: two
  * mprotect calls per side.
+ *
+ * The next entry flushes the guest's TLB as well (KC_STUB_ENTRY_FLUSH: a
+ * CR3 reload in ring 0), as it does after pages were given back with
+ * madvise or the memory slots changed.  That flush is KVM's job too, and
+ * KVM does it on hardware; an emulated host (QEMU's nested SVM, where the
+ * tests run) was seen to corrupt its own kernel's memory without it, as if
+ * guest writes still reached pages the host had freed.  Requests that
+ * only touch their memory pay nothing.
  */
 static int drop_translations(struct kc_vm *vm, uint64_t lo, uint64_t hi)
 {
@@ -205,6 +214,7 @@ static int drop_translations(struct kc_vm *vm, uint64_t lo, uint64_t hi)
 	    mprotect(p, hi - lo, PROT_READ | PROT_WRITE))
 		return -errno;
 	vm->stats.fresh_unmaps++;
+	vm->flush_tlb = true;
 	return 0;
 }
 
@@ -295,6 +305,21 @@ static int restore_vcpu(struct kc_vm *vm)
 	if (r == 0)
 		vm->broken = vm->sregs_dirty = vm->stopped = false;
 	return r;
+}
+
+int kc_vm_user_mode(struct kc_vm *vm)
+{
+	int cpl = kc_vm_cpl(vm);
+
+	if (cpl == 3)
+		return 0;
+	vm->stats.sregs_restores++;
+	if (vm->run->kvm_valid_regs & KVM_SYNC_X86_SREGS) {
+		vm->run->s.regs.sregs = vm->img->sregs;
+		vm->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+		return 0;
+	}
+	return ioctl(vm->vcpu_fd, KVM_SET_SREGS, &vm->img->sregs) ? -errno : 0;
 }
 
 int kc_vm_reset(struct kc_vm *vm)

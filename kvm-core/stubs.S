@@ -14,6 +14,11 @@
 	.globl kc_stubs_begin, kc_stubs_end
 	.balign 16
 kc_stubs_begin:
+	/* The entry after a reset that took pages out of the address
+	 * space: a TLB flush first (reset.c), through the one software
+	 * interrupt user mode may raise besides int3. */
+	int $KC_VEC_FLUSH
+	.org kc_stubs_begin + KC_STUB_ENTRY
 	/* Entry for boot and every request, in user mode: the host sets
 	 * rcx = where to go, rsp, rdi and rflags.  Every request starts
 	 * with the FPU, SSE and x87 state of the image at KC_FXAREA_ADDR
@@ -21,6 +26,13 @@ kc_stubs_begin:
 	 * privileged instruction. */
 	fxrstor64 KC_FXAREA_ADDR
 	jmp *%rcx
+
+	.org kc_stubs_begin + KC_STUB_FLUSH
+	/* int $KC_VEC_FLUSH, on the IST stack: a CR3 reload drops every
+	 * translation the guest's TLB holds; back to user mode. */
+	mov %cr3, %rax
+	mov %rax, %cr3
+	iretq
 
 	.org kc_stubs_begin + KC_STUB_SYSCALL
 	/* LSTAR, and the direct call path (KFPM_CALL_ENTRY): rcx = where

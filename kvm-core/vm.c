@@ -374,6 +374,8 @@ static bool write_request(struct kc_vm *vm, const struct kc_request *req)
 enum kc_status kc_vm_request(struct kc_vm *vm, const struct kc_request *req,
                              struct kc_result *res)
 {
+	int r;
+
 	memset(res, 0, offsetof(struct kc_result, error));
 	res->error[0] = 0;
 	vm->res = res;
@@ -393,6 +395,15 @@ enum kc_status kc_vm_request(struct kc_vm *vm, const struct kc_request *req,
 		    "does not fit the request area (%lluK)",
 		    req->header_count, req->body_len,
 		    (unsigned long long)(vm->img->lay.req_size >> 10));
+	}
+	/* Requests run in user mode only, the first one on the VM that
+	 * booted the program too (handed over without a reset, it may have
+	 * stopped in ring 0: a READY made by syscall on VMX/SVM). */
+	r = kc_vm_user_mode(vm);
+	if (r) {
+		vm->broken = vm->dirty = true;
+		return kc_vm_fail(vm, KC_ERR_INTERNAL,
+		                  "cannot enter user mode: %s", strerror(-r));
 	}
 	kc_vm_enter_user(vm, vm->img->entry, vm->img->user_rsp,
 	                 vm->img->lay.req_base);

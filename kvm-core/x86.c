@@ -13,9 +13,9 @@ extern const uint8_t kc_stubs_begin[], kc_stubs_end[];
 _Static_assert(KFPM_CALL_ENTRY == KC_STUBS_ADDR + KC_STUB_SYSCALL,
                "the ABI's call entry is the syscall stub");
 
-#define GDT_ENTRIES 7 /* null, kcode, kdata, udata, ucode, tss (2) */
-#define IDT_VECTORS 32
-#define TSS_IOPB    104                  /* I/O bitmap offset in the TSS */
+#define GDT_ENTRIES 7   /* null, kcode, kdata, udata, ucode, tss (2) */
+#define IDT_VECTORS 33  /* the exceptions, then KC_VEC_FLUSH */
+#define TSS_IOPB    104 /* I/O bitmap offset in the TSS */
 #define TSS_LIMIT   (TSS_IOPB + 256 / 8) /* ports 0-255, then 0xff */
 
 #define CR0_PE         (1u << 0)
@@ -63,10 +63,13 @@ static void build_idt(uint64_t *idt)
 	/* DPL 0: user code cannot raise exceptions with `int N`.  Vector 3
 	 * is DPL 3 so that `int3` (GDB's breakpoints, breakpoint()) is a #BP
 	 * from user mode on VMX/SVM as under PVM, not a #GP (the CPU checks
-	 * the gate's DPL for int3 as for any software interrupt). */
-	for (v = 0; v < IDT_VECTORS; v++)
+	 * the gate's DPL for int3 as for any software interrupt).  So is
+	 * KC_VEC_FLUSH, the entry's TLB flush: user code that raises it only
+	 * flushes its own TLB. */
+	for (v = 0; v < 32; v++)
 		gate(idt, v, KC_STUBS_ADDR + KC_STUB_EXC + v * KC_STUB_EXC_SIZE,
 		     v == KC_VEC_BP ? 3 : 0);
+	gate(idt, KC_VEC_FLUSH, KC_STUBS_ADDR + KC_STUB_FLUSH, 3);
 }
 
 static void build_tss(uint8_t *tss)

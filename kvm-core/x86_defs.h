@@ -46,14 +46,17 @@
 #define KC_PORT_EXC 0x80 /* + vector, for vectors 0..31 */
 
 /* Offsets of the entry points inside the stubs page. */
-#define KC_VEC_BP        3 /* int3: the one gate user code may use */
-#define KC_VEC_UD        6
-#define KC_STUB_ENTRY    0x00 /* user mode: restore FPU, jump to rcx */
-#define KC_STUB_SYSCALL  0x20 /* LSTAR and KFPM_CALL_ENTRY: the call */
-#define KC_STUB_SYSRET   0x27 /* then sysretq (ring 0 only) */
-#define KC_STUB_RESUME   0x70 /* iretq: the debugger resumes a stop */
-#define KC_STUB_EXC      0x80 /* 16 bytes per vector */
-#define KC_STUB_EXC_SIZE 16
+#define KC_VEC_BP           3  /* int3: a gate user code may use */
+#define KC_VEC_FLUSH        32 /* int $32: flush the TLB (the other one) */
+#define KC_VEC_UD           6
+#define KC_STUB_ENTRY_FLUSH 0x00 /* user mode: int $KC_VEC_FLUSH, then: */
+#define KC_STUB_ENTRY       0x02 /* user mode: restore FPU, jump to rcx */
+#define KC_STUB_FLUSH       0x10 /* ring 0: reload CR3, iretq */
+#define KC_STUB_SYSCALL     0x20 /* LSTAR and KFPM_CALL_ENTRY: the call */
+#define KC_STUB_SYSRET      0x27 /* then sysretq (ring 0 only) */
+#define KC_STUB_RESUME      0x70 /* iretq: the debugger resumes a stop */
+#define KC_STUB_EXC         0x80 /* 16 bytes per vector */
+#define KC_STUB_EXC_SIZE    16
 
 /* Exceptions the CPU pushes an error code for: 8 10-14 17 21 29 30. */
 #define KC_VECTORS_WITH_ERROR_CODE 0x60227d00

@@ -227,3 +227,21 @@ Test(vcpu_state, a_late_expiry_ends_nothing)
 	expect(&g, "/spin", KC_ERR_TIMEOUT);
 	guest_free(&g);
 }
+
+/* READY made with the syscall instruction stops, on VMX/SVM, in ring 0:
+ * every request must start in user mode all the same, the first one on
+ * the VM that booted the program too (it is handed over without a
+ * reset). */
+Test(vcpu_state, requests_start_in_user_mode_after_a_ready_from_ring_0)
+{
+	struct guest g;
+	int i;
+
+	guest_boot(&g, P("ready_syscall"), NULL);
+	for (i = 0; i < 3; i++) {
+		expect(&g, "/", KC_OK);
+		cr_assert_str_eq(guest_body(&g), "cpl=3\n", "request %d", i);
+		cr_assert_eq(kc_vm_reset(g.vm), 0);
+	}
+	guest_free(&g);
+}

@@ -30,7 +30,7 @@ static uint8_t *map_anon(size_t size)
 }
 
 /* A snapshot with a program page, and a VM on a private copy of it that
- * last stopped in the stubs with the snapshot's segments. */
+ * last stopped in user mode with the snapshot's segments. */
 static void make_vm(void)
 {
 	struct kc_limits lim;
@@ -159,8 +159,8 @@ Test(reset, page_tables_stay_with_their_addresses)
 Test(reset, segments_a_request_loaded_come_back_through_sync_regs)
 {
 	vm.dirty = true;
-	run.s.regs.sregs.fs.selector = KC_SEL_UDATA;
-	run.s.regs.sregs.fs.base = 0;
+	run.s.regs.sregs.fs.selector = 0; /* mov %ax, %fs with 0 */
+	run.s.regs.sregs.fs.base = 0x7000;
 	run.s.regs.sregs.ds.selector = 0;
 	cr_assert_eq(kc_vm_reset(&vm), 0);
 	cr_assert(run.kvm_dirty_regs & KVM_SYNC_X86_SREGS);
@@ -202,4 +202,39 @@ Test(vm_new, a_vm_that_cannot_be_built_leaves_image_and_memory_alone)
 	cr_assert_null(nvm);
 	cr_assert_eq(img.refs, 1);
 	vm.mem[0x400000] = 1; /* still mapped */
+}
+
+/* A VM handed over without a reset that last stopped in ring 0 (the VM
+ * that booted a program whose READY came by syscall on VMX/SVM) enters its
+ * next request with the snapshot's user-mode segments. */
+Test(reset, an_entry_from_ring_0_gets_user_mode_back)
+{
+	run.kvm_dirty_regs = 0;
+	cr_assert_eq(kc_vm_user_mode(&vm), 0);
+	cr_assert_eq(run.kvm_dirty_regs & KVM_SYNC_X86_SREGS, 0, "no change");
+	run.s.regs.sregs.cs.selector = KC_SEL_KCODE;
+	run.s.regs.sregs.cs.dpl = 0;
+	cr_assert_eq(kc_vm_user_mode(&vm), 0);
+	cr_assert(run.kvm_dirty_regs & KVM_SYNC_X86_SREGS);
+	cr_assert_eq(run.s.regs.sregs.cs.selector, KC_SEL_UCODE);
+}
+
+/* The call page is no memory of the snapshot's: clearing the dirty bits
+ * leaves its preset bit, and it is not counted as a present page. */
+Test(reset, the_call_page_is_not_a_snapshot_page)
+{
+	uint64_t next = vm.alloc.pt_next, *pte;
+	uint64_t pn = KC_CALL_ADDR / KC_PAGE_SIZE;
+
+	cr_assert_eq(kc_pt_map(vm.mem, &img.lay, &next, KC_CALL_ADDR,
+	                       KC_PAGE_SIZE, KC_PTE_U | KC_PTE_W, NULL),
+	             0);
+	pte = kc_pt_lookup(vm.mem, &img.lay, KC_CALL_ADDR, NULL);
+	*pte = (*pte & ~KC_PTE_ADDR) | KC_CALL_GPA | KC_PTE_D;
+	memset(img.present, 0, img.lay.mem_size / KC_PAGE_SIZE / 8);
+	kc_pt_clear_dirty(vm.mem, &img.lay, img.present);
+	cr_assert(*pte & KC_PTE_D, "the call page's dirty bit was cleared");
+	cr_assert_not(img.present[pn / 64] & (1ULL << (pn % 64)));
+	cr_assert(img.present[0x400000 / KC_PAGE_SIZE / 64] &
+	          (1ULL << ((0x400000 / KC_PAGE_SIZE) % 64)));
 }

@@ -386,5 +386,7 @@ Test(idt, only_int3_may_be_raised_from_user_mode)
 	kc_x86_build_system(mem);
 	for (v = 0; v < 32; v++)
 		cr_assert_eq(gate_dpl(mem, v), v == 3 ? 3 : 0, "vector %u", v);
+	/* and the entry's TLB flush, which only flushes */
+	cr_assert_eq(gate_dpl(mem, KC_VEC_FLUSH), 3);
 	free(mem);
 }
