@@ -12,22 +12,75 @@
 # KVM, only slower.  KVM_FPM_TEST_VM=no skips that VM, and the KVM suites
 # then skip (or fail, when CI=true) as each of them says.
 #
-# Prints one summary line; exits non-zero when any suite failed.
+# Prints a summary: the count of suites, then each failed suite with the
+# lines of its output that say what failed (CI shows only the end of a
+# run's output); exits non-zero when any suite failed.
 set -u
 B=${1:-build}
 PART=${2:-all}
 failed=0
 passed=0
+R=$B/kvm-results
+# Each suite's output, kept for the summary of the failed ones.
+L=$B/test-logs
+FAILED=$L/failed
+if [ "$PART" != kvm-list ]; then
+	rm -rf "$L"
+	mkdir -p "$L"
+	: >"$FAILED"
+fi
 
-count() { # STATUS: count one suite
-	if [ "$1" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+count() { # STATUS NAME [LOG]: count one suite
+	if [ "$1" = 0 ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		printf '%s\t%s\n' "$2" "${3:-}" >>"$FAILED"
+	fi
+}
+
+# What a failed suite's log says of its failures: Criterion's failed
+# assertions and tests, TAP's "not ok" lines, crashes, and the last lines.
+why_failed() { # LOG
+	[ -f "$1" ] || {
+		echo "   (no output kept)"
+		return
+	}
+	grep -E 'not ok|\[FAIL\]|\[----\].*:[0-9]+:|CRASH|[Cc]rash|Assert|panic|Timed out|hung|SUMMARY' "$1" |
+		grep -v 'Test is disabled' | head -n 40 | cut -c 1-300 | sed 's/^/   /'
+	echo "   ... its last lines:"
+	tail -n 8 "$1" | cut -c 1-300 | sed 's/^/   /'
+}
+
+summary() {
+	echo "suites: $passed passed, $failed failed"
+	[ -s "$FAILED" ] || return 0
+	echo "== failed suites (whole logs in $L):"
+	while IFS="$(printf '\t')" read -r name log; do
+		echo "-- $name"
+		why_failed "$log"
+	done <"$FAILED"
+	echo "suites: $passed passed, $failed failed"
+}
+
+# Runs CMD with its output shown and kept in LOG; returns CMD's status.
+logged() { # LOG CMD...
+	log=$1
+	shift
+	{
+		"$@" 2>&1
+		echo $? >"$log.status"
+	} | tee "$log"
+	return "$(cat "$log.status")"
 }
 
 suite() { # NAME CMD...: run one suite, count it
-	echo "== $1"
+	name=$1
+	echo "== $name"
 	shift
-	"$@"
-	count $?
+	log=$L/$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_').log
+	logged "$log" "$@"
+	count $? "$name" "$log"
 }
 
 # ASan cannot follow Criterion's forked workers' leak reports through KVM
@@ -107,8 +160,6 @@ kvm_usable() { [ -c /dev/kvm ] && : 2>/dev/null </dev/kvm; }
 # run for KVM_FPM_SUITE_LIMIT seconds (default 1500), that suite is run
 # once more in a new VM and the rest go on.  A suite that fails is never
 # retried; one that hangs twice counts as failed.
-R=$B/kvm-results
-
 kvm_list() { # FILE
 	IN_KVM_VM=1
 	(
@@ -126,7 +177,7 @@ kvm_list() { # FILE
 		echo "$n $s" >"$R/current"
 		echo "== $s"
 		t0=$(date +%s)
-		run_kvm_suite "$s"
+		logged "$R/out.$n" run_kvm_suite "$s"
 		st=$?
 		echo "== $s: status $st after $(($(date +%s) - t0)) s"
 		echo "$st" >"$R/done.$n"
@@ -150,7 +201,7 @@ vm_stuck() {
 # it was stopped in ("0 boot" before the first, "" when none) and counts
 # every suite that ended.
 vm_round() {
-	rm -f "$R"/done.* "$R/current" "$R/beat"
+	rm -f "$R"/done.* "$R"/out.* "$R/current" "$R/beat"
 	# A session of its own, so that a hung VM can be stopped whole (GNU
 	# timeout in in-kvm-vm.sh puts QEMU in a process group of its own).
 	KVM_FPM_TEST_TIME_SCALE=${KVM_FPM_TEST_TIME_SCALE:-30} \
@@ -186,7 +237,10 @@ vm_round() {
 	i=0
 	while read -r s; do
 		i=$((i + 1))
-		[ -f "$R/done.$i" ] && count "$(cat "$R/done.$i")"
+		[ -f "$R/done.$i" ] || continue
+		k=$(ls "$L" | wc -l)
+		cp "$R/out.$i" "$L/vm.$k.log" 2>/dev/null
+		count "$(cat "$R/done.$i")" "$s" "$L/vm.$k.log"
 	done <"$R/todo"
 }
 
@@ -208,7 +262,7 @@ kvm_in_vms() {
 		case " $retried " in
 		*" $name "*)
 			echo "not ok - $name: the emulated VM hung in it twice"
-			failed=$((failed + 1))
+			count 1 "$name (the emulated VM hung in it twice)"
 			[ "$n" = 0 ] && break # it cannot boot: give up
 			tail -n +2 "$R/rest" >"$R/todo"
 			;;
@@ -248,5 +302,5 @@ all)
 	;;
 esac
 [ "$PART" = kvm-list ] && exit 0
-echo "suites: $passed passed, $failed failed"
+summary
 [ "$failed" = 0 ]
