@@ -136,7 +136,8 @@ static const struct rule rules[] = {
     ALLOW(rt_sigaction),
     ALLOW(rt_sigprocmask),
     ALLOW(rt_sigreturn),
-    ALLOW(rt_sigtimedwait), /* takes the request timer's expiry (kvm.c) */
+    ALLOW(rt_sigtimedwait), /* takes the request timer's expiry
+                               (kvm-core/timer.c) */
     ALLOW(restart_syscall),
     ALLOW(sigaltstack), /* ASan's runtime, at exit too */
     ALLOW(timer_create),

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kc_gmem.h"
+#include "kc_result.h"
 #include "kc_vm.h"
 #include "sys_proc.h"
 

@@ -18,6 +18,7 @@
 #include "kc_kvm.h"
 #include "kc_layout.h"
 #include "kc_pagetable.h"
+#include "kc_run.h"
 #include "kc_vm.h"
 #include "kc_x86.h"
 
@@ -372,33 +373,4 @@ int kc_image_boot(const void *elf, size_t len, const struct kc_limits *lim,
 		*vmp = vm;
 	*imagep = img;
 	return 0;
-}
-
-void kc_image_get(struct kc_image *img)
-{
-	img->refs++;
-}
-
-void kc_image_put(struct kc_image *img)
-{
-	if (img == NULL || --img->refs > 0)
-		return;
-	if (img->snap)
-		munmap((void *)img->snap, img->lay.mem_size);
-	if (img->memfd >= 0)
-		close(img->memfd);
-	kc_symtab_free(&img->syms);
-	kc_files_free(img->files);
-	free(img->present);
-	free(img);
-}
-
-const struct kc_limits *kc_image_limits(const struct kc_image *img)
-{
-	return &img->lim;
-}
-
-uint64_t kc_image_snapshot_bytes(const struct kc_image *img)
-{
-	return img->snapshot_bytes;
 }

@@ -1,5 +1,5 @@
-/* The KVM side of a VM (kvm.c): the KVM VM and vCPU, its memory slots,
- * the vCPU run loop and the timer that bounds a run. */
+/* The KVM side of a VM (kvm.c): the KVM VM and vCPU, their memory
+ * slots, and the one constructor of a struct kc_vm. */
 #ifndef KC_KVM_H
 #define KC_KVM_H
 
@@ -10,6 +10,8 @@
 #include "kc.h"
 
 struct kc_vm;
+struct kc_alloc;
+struct kc_files;
 struct kvm_sregs;
 
 /* KVM takes vCPU events (KVM_SYNC_X86_EVENTS) with the next KVM_RUN. */
@@ -29,32 +31,23 @@ int kc_vm_set_memory(struct kc_vm *vm, uint8_t *mem);
  * -errno with vm->broken set (a slot may be gone: rebuild the VM). */
 int kc_vm_grow_memory(struct kc_vm *vm);
 
-/* Run the guest from its current registers until it ends the phase
- * (READY while booting, a response or an error otherwise). */
-enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns);
-
 /* The privilege level the vCPU stopped at (0 or 3), or -1 when KVM
  * cannot say.  Free when KVM syncs the segments at every exit. */
 int kc_vm_cpl(struct kc_vm *vm);
 
-/* Set up the vCPU registers to enter user code at rip with rsp and rdi,
- * through the stubs' user-mode entry (the vCPU must be in user mode). */
-void kc_vm_enter_user(struct kc_vm *vm, uint64_t rip, uint64_t rsp,
-                      uint64_t rdi);
+/*
+ * The one constructor of a VM: on img (a new reference), guest memory at
+ * the host view mem, allocations as in alloc, the file table files, and a
+ * KVM VM and vCPU with sregs.  Takes files over, also on failure.  On
+ * success kc_vm_destroy() unmaps mem (set vm->mem to NULL to keep it);
+ * on failure the caller still owns it.  0 or -errno, reason in err.
+ */
+int kc_vm_new(struct kc_image *img, uint8_t *mem, const struct kc_alloc *alloc,
+              const struct kvm_sregs *sregs, struct kc_files *files,
+              kc_output_fn *out, void *out_ctx, struct kc_vm **vmp, char *err,
+              size_t errlen);
 
-/* The request timer, paused while a debugger holds the VM: the time left
- * (0 when it already fired); resume re-arms it unless it fired. */
-uint64_t kc_vm_timer_pause(void);
-int kc_vm_timer_resume(struct kc_vm *vm, uint64_t left_ns);
-bool kc_vm_timer_fired(void);
-
-/* Milliseconds (rounded up) until the running limit runs out: 0 when it
- * has, -1 when none is running (paused, or between runs). */
-int kc_vm_timer_left_ms(void);
-
-/* The signal a debugger's socket raises to interrupt KVM_RUN (installed
- * on first use), or -errno; and forgetting it once GDB was served. */
-int kc_vm_debug_signal(void);
-void kc_vm_debug_unpoke(struct kc_vm *vm);
+/* Allocate the VM's restore list.  0 or -ENOMEM. */
+int kc_vm_init_restore(struct kc_vm *vm);
 
 #endif

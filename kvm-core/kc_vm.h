@@ -1,6 +1,6 @@
 /* Images and VMs: the state of a snapshot (struct kc_image) and of a VM
- * serving requests from it (struct kc_vm), and what vm.c does with them:
- * the one constructor, failures and faults, guest output. */
+ * serving requests from it (struct kc_vm), and how a debugger attaches
+ * to a run. */
 #ifndef KC_VM_H
 #define KC_VM_H
 
@@ -22,7 +22,7 @@ struct kc_vm;
 
 /*
  * What a debugger attaches to a run (gdb/session.c sets them for the
- * request it serves): the run loop (kvm.c) and the system calls call
+ * request it serves): the run loop (run.c) and the system calls call
  * these, and know nothing else of it.  Each int hook returns KC_RESUME
  * to go on, or the status that ends the run.
  */
@@ -109,48 +109,5 @@ struct kc_vm {
 	uint64_t enosys_logged[KC_ENOSYS_LOGGED_WORDS]; /* see sys_proc.c */
 	struct kc_files *files; /* the snapshot's and the request's files */
 };
-
-/*
- * The one constructor of a VM: on img (a new reference), guest memory at
- * the host view mem, allocations as in alloc, the file table files, and a
- * KVM VM and vCPU with sregs.  Takes files over, also on failure.  On
- * success kc_vm_destroy() unmaps mem (set vm->mem to NULL to keep it);
- * on failure the caller still owns it.  0 or -errno, reason in err.
- */
-int kc_vm_new(struct kc_image *img, uint8_t *mem, const struct kc_alloc *alloc,
-              const struct kvm_sregs *sregs, struct kc_files *files,
-              kc_output_fn *out, void *out_ctx, struct kc_vm **vmp, char *err,
-              size_t errlen);
-
-/* Make the next entry one in user mode: a VM that last stopped anywhere
- * else (in ring 0, handed over without a reset) gets the snapshot's
- * segments with it (reset.c).  Free when the vCPU is in user mode.  0 or
- * -errno. */
-int kc_vm_user_mode(struct kc_vm *vm);
-
-/* Allocate the VM's restore list.  0 or -ENOMEM. */
-int kc_vm_init_restore(struct kc_vm *vm);
-
-/* Fill vm->res with an error and return status. */
-__attribute__((format(printf, 3, 4))) enum kc_status
-kc_vm_fail(struct kc_vm *vm, enum kc_status status, const char *fmt, ...);
-
-/* Describe an exception the guest took into vm->res; KC_ERR_FAULT. */
-enum kc_status kc_vm_fault(struct kc_vm *vm, unsigned vector);
-
-/*
- * Pass guest output on as lines, charged to max_log_size; flush what is
- * left at the end of a run (which starts the next run's budget).  Work is
- * bounded by the budget left: callers hand at most kc_vm_output_room()
- * bytes and call kc_vm_output_cut() for whatever they drop beyond it.
- * Nothing more is passed on once the run's timer has fired.
- */
-void kc_vm_output(struct kc_vm *vm, int fd, const char *p, size_t len);
-uint64_t kc_vm_output_room(const struct kc_vm *vm);
-void kc_vm_output_cut(struct kc_vm *vm);
-void kc_vm_output_flush(struct kc_vm *vm);
-
-/* Bytes the current request allocated beyond the snapshot. */
-uint64_t kc_vm_charged(const struct kc_vm *vm);
 
 #endif

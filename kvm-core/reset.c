@@ -11,6 +11,7 @@
 #include "kc_kvm.h"
 #include "kc_layout.h"
 #include "kc_pagetable.h"
+#include "kc_reset.h"
 #include "kc_vm.h"
 #include "kc_x86.h"
 

@@ -2,7 +2,7 @@
  * at KC_STUBS_ADDR by the loader.  To the host it is only bytes.
  *
  * A request never runs ring-0 code unless it faults: the host enters user
- * mode itself (kvm.c kc_vm_enter_user), and every call leaves with one
+ * mode itself (run.c kc_vm_enter_user), and every call leaves with one
  * store to the call page (x86_defs.h KC_CALL_ADDR), which exits to the
  * host from user mode and ring 0 alike.  Under PVM ring-0 code is
  * emulated one instruction at a time; user code runs natively there as
@@ -44,7 +44,7 @@ kc_stubs_begin:
 	 *  - when it came from ring 0 (a syscall under VMX/SVM), the host
 	 *    clamps r11 (no IOPL) and checks rcx, and the sysretq below
 	 *    returns.  It runs in ring 0 only: the host never resumes user
-	 *    mode there (kvm.c return_from_call).
+	 *    mode there (run.c return_from_call).
 	 * The store is 7 bytes (ModRM, SIB, 32-bit address): the .org
 	 * below fails to assemble if it were longer. */
 	movb %al, KC_CALL_ADDR

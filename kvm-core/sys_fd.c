@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "kc_result.h"
 #include "kc_vm.h"
 #include "sys_proc.h"
 

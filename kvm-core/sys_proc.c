@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "kc_result.h"
 #include "kc_vm.h"
 #include "sys_proc.h"
 

@@ -15,6 +15,7 @@
 #include "kc_kvm.h"
 #include "kc_layout.h"
 #include "kc_pagetable.h"
+#include "kc_result.h"
 #include "kc_sys.h"
 #include "kc_vm.h"
 #include "sys_proc.h"

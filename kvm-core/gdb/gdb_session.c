@@ -33,7 +33,9 @@
 #include "gdb_vm.h"
 #include "kc_gmem.h"
 #include "kc_kvm.h"
+#include "kc_result.h"
 #include "kc_sys.h"
+#include "kc_timer.h"
 #include "kc_vm.h"
 #include "kc_x86.h"
 

@@ -19,7 +19,7 @@ enum kc_gdb_ctx {
 	KC_GDB_CTX_EXC,
 	/* After a call the host handled: the return address in rcx,
 	 * rflags in r11, rsp as the caller left it; resumed by returning
-	 * from the call (kvm.c return_from_call). */
+	 * from the call (run.c return_from_call). */
 	KC_GDB_CTX_CALL,
 	/* Interrupted in user mode (^C, the time limit): everything in the
 	 * vCPU's own registers; resumed by running on. */

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "guest.h"
+#include "kc_result.h"
 
 #define PROGRAM        "build/programs/fuzz_calls"
 #define REQUESTS       200 /* in make test: a few seconds */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "guest.h"
+#include "kc_result.h"
 
 #define P(name) "build/programs/" name
 

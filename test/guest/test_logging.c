@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "guest.h"
+#include "kc_result.h"
 #include "program.h"
 
 #define P(name)  "build/programs/" name

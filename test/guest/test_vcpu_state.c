@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "guest.h"
+#include "kc_result.h"
 #include "kc_vm.h"
 
 #define P(name) "build/programs/" name
@@ -204,7 +205,7 @@ Test(vcpu_state, event_cut_short_by_a_timeout_is_dropped)
 	guest_free(&g);
 }
 
-/* The request timer is armed once per run and never disarmed (kvm.c): an
+/* The request timer is armed once per run and never disarmed (timer.c): an
  * expiry left from a run that ended before its limit must end no later
  * run, and interrupt no call the thread makes between runs. */
 Test(vcpu_state, a_late_expiry_ends_nothing)

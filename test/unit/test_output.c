@@ -13,7 +13,9 @@
 #include "fake_vm.h"
 #include "kc_kvm.h"
 #include "kc_pagetable.h"
+#include "kc_result.h"
 #include "kc_sys.h"
+#include "kc_timer.h"
 #include "kc_vm.h"
 
 #define BUF     0x400000ULL /* 1 MiB of newlines, then iovecs */

@@ -9,8 +9,10 @@
 #include "kc_elf.h"
 #include "kc_files.h"
 #include "kc_gmem.h"
+#include "kc_kvm.h"
 #include "kc_layout.h"
 #include "kc_pagetable.h"
+#include "kc_reset.h"
 #include "kc_vm.h"
 #include "kc_x86.h"
 

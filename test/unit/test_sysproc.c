@@ -15,6 +15,7 @@
 
 #include "fake_vm.h"
 #include "kc_pagetable.h"
+#include "kc_result.h"
 #include "kc_vm.h"
 #include "sys_proc.h"
 

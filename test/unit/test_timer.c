@@ -1,4 +1,4 @@
-/* The request timer (kvm-core/kvm.c) without a VM: what a debugger's stop
+/* The request timer (kvm-core/timer.c) without a VM: what a debugger's stop
  * does to it. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 #include <linux/kvm.h>
 
 #include "kc_kvm.h"
+#include "kc_timer.h"
 #include "kc_vm.h"
 
 /* The limit runs out while a debugger holds the VM (after its ^C, before

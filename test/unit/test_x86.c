@@ -9,6 +9,7 @@
 #include "kc_gmem.h"
 #include "kc_layout.h"
 #include "kc_pagetable.h"
+#include "kc_result.h"
 #include "kc_vm.h"
 #include "kc_x86.h"
 #include "sys_proc.h"
@@ -333,7 +334,7 @@ Test(tss, no_port_is_open_to_user_mode)
 }
 
 /* The call stub: a one-byte store to the call page, then sysretq exactly
- * where kvm.c expects a ring-0 call to resume, then the FXSAVE image. */
+ * where run.c expects a ring-0 call to resume, then the FXSAVE image. */
 Test(stubs, the_call_is_one_store_then_sysretq)
 {
 	static const uint8_t store[] = {
