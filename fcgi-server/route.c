@@ -8,16 +8,6 @@
 #include "upload.h"
 #include "values.h"
 
-const char *fs_param_get(const struct fs_param *p, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(p[i].name, name) == 0)
-			return p[i].value;
-	return NULL;
-}
-
 /* The request path: REQUEST_URI without its query (SCRIPT_NAME when the
  * front end sent no REQUEST_URI). */
 static size_t request_path(const struct fs_param *p, size_t n,

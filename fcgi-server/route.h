@@ -9,13 +9,8 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "param.h"
 #include "tenants.h"
-
-/* A CGI-style parameter: "HTTP_HOST", "REQUEST_URI", ... */
-struct fs_param {
-	const char *name;
-	const char *value;
-};
 
 enum fs_route_kind {
 	FS_ROUTE_TENANT,
@@ -41,9 +36,6 @@ struct fs_router {
 	const struct fs_tenants *tenants;
 	bool status_only; /* the master's status listener: no tenants */
 };
-
-/* The value of parameter name, or NULL. */
-const char *fs_param_get(const struct fs_param *p, size_t n, const char *name);
 
 /*
  * Route a request by its parameters: ping, status (loopback and

@@ -101,6 +101,9 @@ host_part() {
 	suite test/blackbox/tour-clone.sh sh test/blackbox/tour-clone.sh "$B"
 	# Every header compiles alone and included twice (make check-headers).
 	suite headers make -s check-headers
+	# kvm-core's and the server's objects call one another in layers,
+	# never round (make check-layers).
+	suite layers make -s check-layers
 }
 
 # KVM_FPM_SUITES (names as below, space-separated) picks some of them.
