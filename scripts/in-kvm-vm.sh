@@ -22,7 +22,8 @@
 # KVM_VM_KERNEL (Debian package, default linux-image-amd64's dependency),
 # KVM_VM_KVM_AMD (kvm-amd module parameters, comma-separated, e.g.
 # npt=0), KVM_VM_TIMEOUT (seconds before the VM is stopped, default 0:
-# never), KVM_VM_VERBOSE=1 (show the kernel's boot messages).
+# never), KVM_VM_VERBOSE=1 (show the kernel's boot messages),
+# KVM_VM_RUN_FILE (a file to write the run directory's path to).
 # While it runs, QEMU's monitor listens on build/kvm-vm/run/r.*/monitor
 # (e.g. `echo "info registers -a" | socat - UNIX-CONNECT:...` shows where
 # a VM that seems stuck is).
@@ -234,6 +235,8 @@ build_initramfs
 mkdir -p "$CACHE/run"
 RUN=$(mktemp -d "$CACHE/run/r.XXXXXX")
 trap 'rm -rf "$RUN"' EXIT
+# For a caller that watches the VM (test/run-all.sh): where its monitor is.
+[ -n "${KVM_VM_RUN_FILE:-}" ] && echo "$RUN" >"$KVM_VM_RUN_FILE"
 {
 	echo "cd $(printf %q "$PWD") || exit 125"
 	# The caller's environment, less what belongs to this shell.

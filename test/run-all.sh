@@ -78,7 +78,7 @@ suite() { # NAME CMD...: run one suite, count it
 	name=$1
 	echo "== $name"
 	shift
-	log=$L/$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_').log
+	log=$L/$(printf '%s' "$name" | tr -c 'A-Za-z0-9_.-' '_').log
 	logged "$log" "$@"
 	count $? "$name" "$log"
 }
@@ -157,12 +157,16 @@ kvm_usable() { [ -c /dev/kvm ] && : 2>/dev/null </dev/kvm; }
 # Inside (kvm-list FILE): each suite of FILE in turn; $R/current names the
 # one running, $R/done.N holds the status of the Nth, and $R/beat counts
 # up every 10 s while the VM lives.  Outside: one VM for all of them.
-# Should the emulator hang (now and then a vCPU under TCG never leaves a
-# tenant's tight loop: README), the VM is stopped once its heartbeat has
-# stood still for KVM_FPM_VM_STALL seconds (default 240) or a suite has
-# run for KVM_FPM_SUITE_LIMIT seconds (default 1500), that suite is run
-# once more in a new VM and the rest go on.  A suite that fails is never
-# retried; one that hangs twice counts as failed.
+# Should the emulator hang, the VM is stopped once its heartbeat has
+# stood still for KVM_FPM_VM_STALL seconds (default 240), once one of its
+# vCPUs has stood at one user-mode instruction for KVM_FPM_VM_SPIN
+# seconds (default 300: now and then a vCPU under TCG never leaves a
+# tenant's `jmp .` loop, not even for an interrupt or an NMI, while the
+# other vCPU keeps the heartbeat going; no test lets a tenant spin that
+# long on one instruction, every sample in user mode), or once a suite
+# has run for KVM_FPM_SUITE_LIMIT seconds (default 1500).  That suite is
+# run once more in a new VM and the rest go on.  A suite that fails is
+# never retried; one that hangs twice counts as failed.
 kvm_list() { # FILE
 	IN_KVM_VM=1
 	(
@@ -189,6 +193,13 @@ kvm_list() { # FILE
 	kill "$beat"
 }
 
+# The vCPUs that stand in user mode, running: "CPU:RIP ..." (or nothing).
+vm_user_cpus() {
+	[ -s "$R/vm-run" ] || return 0
+	python3 scripts/vm-cpus.py "$(cat "$R/vm-run")/monitor" |
+		awk '$2 == 3 && $4 == 0 { printf "%s:%s ", $1, $3 }'
+}
+
 # Why the VM of this round counts as hung, or nothing; T is now.
 vm_stuck() {
 	if [ $((T - since)) -gt "${KVM_FPM_SUITE_LIMIT:-1500}" ]; then
@@ -197,6 +208,10 @@ vm_stuck() {
 		[ $((T - beat_at)) -gt "${KVM_FPM_VM_STALL:-240}" ]; then
 		echo "has shown no sign of life for ${KVM_FPM_VM_STALL:-240} s" \
 			"(in '${seen#* }')"
+	elif [ -n "$spin" ] &&
+		[ $((T - spin_at)) -gt "${KVM_FPM_VM_SPIN:-300}" ]; then
+		echo "has had a vCPU at user RIP ($spin) for over" \
+			"${KVM_FPM_VM_SPIN:-300} s (in '${seen#* }')"
 	fi
 }
 
@@ -204,15 +219,15 @@ vm_stuck() {
 # it was stopped in ("0 boot" before the first, "" when none) and counts
 # every suite that ended.
 vm_round() {
-	rm -f "$R"/done.* "$R"/out.* "$R/current" "$R/beat"
+	rm -f "$R"/done.* "$R"/out.* "$R/current" "$R/beat" "$R/vm-run"
 	# A session of its own, so that a hung VM can be stopped whole (GNU
 	# timeout in in-kvm-vm.sh puts QEMU in a process group of its own).
 	KVM_FPM_TEST_TIME_SCALE=${KVM_FPM_TEST_TIME_SCALE:-30} \
-		KVM_VM_MEM=${KVM_VM_MEM:-8192} \
+		KVM_VM_MEM=${KVM_VM_MEM:-8192} KVM_VM_RUN_FILE=$R/vm-run \
 		setsid scripts/in-kvm-vm.sh test/run-all.sh "$B" kvm-list "$R/todo" &
 	vm=$!
 	T=$(date +%s)
-	seen="" since=$T beat="" beat_at=$T
+	seen="" since=$T beat="" beat_at=$T spin="" spin_at=$T
 	HUNG=""
 	while kill -0 "$vm" 2>/dev/null; do
 		sleep 5
@@ -221,6 +236,10 @@ vm_round() {
 		[ "$now" != "$seen" ] && seen=$now since=$T
 		b=$(cat "$R/beat" 2>/dev/null || true)
 		[ "$b" != "$beat" ] && beat=$b beat_at=$T
+		# The same vCPUs at the same user RIPs as at every sample since
+		# spin_at (a sample that differs starts again).
+		u=$(vm_user_cpus)
+		[ "$u" != "$spin" ] && spin=$u spin_at=$T
 		why=$(vm_stuck)
 		if [ -n "$why" ]; then
 			echo "== the VM $why: stopping it"
