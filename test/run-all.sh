@@ -89,8 +89,8 @@ suite() { # NAME CMD...: run one suite, count it
 criterion() { ASAN_OPTIONS=detect_leaks=0 "$@" --jobs=2; }
 
 host_part() {
-	suite unit-plain criterion "$B/test/unit-plain"
-	suite unit-san criterion "$B/test/unit-san"
+	suite unit-plain criterion test/unit-all.sh "$B/test/unit-plain"
+	suite unit-san criterion test/unit-all.sh "$B/test/unit-san"
 	# The libFuzzer harnesses, briefly, over their stored corpus (make
 	# fuzz runs them for minutes).
 	suite "fuzz (brief)" test/fuzz/run.sh brief "$B"
