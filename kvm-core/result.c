@@ -217,4 +217,3 @@ uint64_t kc_vm_charged(const struct kc_vm *vm)
 	return (snap->mmap_min - now->mmap_min) +
 	       (now->brk_high - snap->brk_high);
 }
-

@@ -39,6 +39,9 @@ struct kc_file {
 struct kc_files {
 	int root;       /* data_dir (O_PATH), or -1 */
 	bool owns_root; /* the image's table, or the booting VM's */
+	/* An entry was handed out (entry(), file_open) since the table was
+	 * last the snapshot's: only then has the reset anything to undo. */
+	bool used;
 	struct kc_file f[KC_NOFILE];
 };
 
@@ -130,11 +133,12 @@ void kc_files_reset(struct kc_files *t, const struct kc_files *img)
 {
 	int i;
 
-	if (t == NULL)
+	if (t == NULL || !t->used)
 		return;
 	for (i = 3; i < KC_NOFILE; i++)
 		close_entry(&t->f[i]);
 	copy_from(t, img);
+	t->used = false;
 }
 
 static struct kc_file *entry(struct kc_vm *vm, uint64_t fd)
@@ -144,6 +148,7 @@ static struct kc_file *entry(struct kc_vm *vm, uint64_t fd)
 	if (t == NULL || fd < 3 || fd >= KC_NOFILE ||
 	    t->f[fd].kind == FILE_FREE)
 		return NULL;
+	t->used = true; /* its offset or flags may change */
 	return &t->f[fd];
 }
 
@@ -257,6 +262,7 @@ static int64_t file_open(struct kc_vm *vm, int64_t dirfd, uint64_t path_gva,
 	slot = free_slot(vm);
 	if (slot < 0)
 		return slot;
+	vm->files->used = true;
 	e = &vm->files->f[slot];
 	if (is_urandom(path)) {
 		*e = (struct kc_file){

@@ -200,7 +200,6 @@ void kc_vm_debug_unpoke(struct kc_vm *vm)
 		vm->run->immediate_exit = 0;
 }
 
-
 bool kc_timer_take_poke(void)
 {
 	bool poked = debug_poked;
