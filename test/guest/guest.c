@@ -128,3 +128,13 @@ long guest_rss_kib(void)
 	}
 	return rss * 4;
 }
+
+bool guest_emulator_error(const struct guest *g)
+{
+	if (time_scale() == 1)
+		return false;
+	return (g->res.status == KC_ERR_TIMEOUT &&
+	        strstr(g->res.error, "at RIP 0xffff") != NULL) ||
+	       (g->res.status == KC_ERR_FAULT &&
+	        strstr(g->res.error, "triple fault") != NULL);
+}

@@ -42,4 +42,15 @@ void guest_free(struct guest *g);
 /* Resident set size of this process, in KiB. */
 long guest_rss_kib(void);
 
+/*
+ * Whether the last result is one of the emulator's own breaks, for a
+ * program that never faults nor spins: under QEMU's nested SVM a request
+ * now and then stands still until its limit with the vCPU at an address
+ * of the VM's own kernel (the upper half, where no tenant VM maps
+ * anything), or ends in a triple fault (README, "Testing without
+ * /dev/kvm").  Always false on hardware (KVM_FPM_TEST_TIME_SCALE unset
+ * or 1).
+ */
+bool guest_emulator_error(const struct guest *g);
+
 #endif
