@@ -143,7 +143,7 @@ run_kvm_suite() { # NAME
 			criterion "$B/test/${1%%:*}" --filter "${1#*:}/*" \
 				${IN_KVM_VM:+--verbose} 2>&1
 			echo $? >"$R/status"
-		} | grep -v 'Test is disabled$'
+		} | grep --line-buffered -v 'Test is disabled$'
 		return "$(cat "$R/status")"
 		;;
 	guest-*) criterion "$B/test/$1" ${IN_KVM_VM:+--verbose} ;;
