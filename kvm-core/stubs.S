@@ -22,8 +22,16 @@ kc_stubs_begin:
 	/* Entry for boot and every request, in user mode: the host sets
 	 * rcx = where to go, rsp, rdi and rflags.  Every request starts
 	 * with the FPU, SSE and x87 state of the image at KC_FXAREA_ADDR
-	 * (XCR0 enables nothing more: kvm.c limit_xcr0); fxrstor is not a
-	 * privileged instruction. */
+	 * (XCR0 enables nothing more: kvm.c limit_xcr0).  AMD CPUs before
+	 * Zen 2 leave the x87 last-instruction, -operand and opcode
+	 * pointers alone in fxrstor when no x87 exception is pending, so
+	 * the request before would show through: an x87 load first sets
+	 * them to its own (fninit first, so that it can neither fault nor
+	 * overflow the stack), as Linux does for its tasks.  None of these
+	 * is a privileged instruction.  The .org below fails to assemble
+	 * when this runs into the flush stub. */
+	fninit
+	fildl KC_FXAREA_ADDR
 	fxrstor64 KC_FXAREA_ADDR
 	jmp *%rcx
 

@@ -51,7 +51,7 @@
 #define KC_VEC_UD           6
 #define KC_STUB_ENTRY_FLUSH 0x00 /* user mode: int $KC_VEC_FLUSH, then: */
 #define KC_STUB_ENTRY       0x02 /* user mode: restore FPU, jump to rcx */
-#define KC_STUB_FLUSH       0x10 /* ring 0: reload CR3, iretq */
+#define KC_STUB_FLUSH       0x18 /* ring 0: reload CR3, iretq */
 #define KC_STUB_SYSCALL     0x20 /* LSTAR and KFPM_CALL_ENTRY: the call */
 #define KC_STUB_SYSRET      0x27 /* then sysretq (ring 0 only) */
 #define KC_STUB_RESUME      0x70 /* iretq: the debugger resumes a stop */

@@ -75,8 +75,11 @@ static void spoil_fpu(void)
 	static const uint32_t mxcsr = 0xff80; /* flush to zero, round up */
 
 	prepare("fpu spoiled\n");
+	/* filds last among the x87 instructions: its address and its
+	 * operand's are what FXSAVE reports as the last instruction and
+	 * operand pointers, which the next request must not see. */
 	RESPOND_AFTER("fldcw (%%rsi)\n\tldmxcsr (%%rdx)\n\t"
-	              "fldpi\n\tfld1\n\tmovdqu (%%rcx), %%xmm0\n\t"
+	              "fldpi\n\tfilds (%%rsi)\n\tmovdqu (%%rcx), %%xmm0\n\t"
 	              "movdqa %%xmm0, %%xmm1\n\tmovdqa %%xmm0, %%xmm2\n\t"
 	              "movdqa %%xmm0, %%xmm3\n\tmovdqa %%xmm0, %%xmm4\n\t"
 	              "movdqa %%xmm0, %%xmm5\n\tmovdqa %%xmm0, %%xmm6\n\t"
@@ -86,6 +89,17 @@ static void spoil_fpu(void)
 	              "movdqa %%xmm0, %%xmm13\n\tmovdqa %%xmm0, %%xmm14\n\t"
 	              "movdqa %%xmm0, %%xmm15",
 	              "S"(&fcw), "d"(&mxcsr), "c"(secret));
+}
+
+/* An unmasked x87 exception left pending (0/0 with invalid-operation
+ * unmasked): the next x87 instruction that waits would raise #MF, the
+ * next request's entry included unless it clears the state first. */
+static void spoil_x87_pending(void)
+{
+	static const uint16_t fcw = 0x037e; /* invalid operation unmasked */
+
+	prepare("x87 exception pending\n");
+	RESPOND_AFTER("fldcw (%%rsi)\n\tfldz\n\tfldz\n\tfdivrp", "S"(&fcw));
 }
 
 /* The host changes FS for arch_prctl: a thread pointer of our own. */
@@ -161,16 +175,22 @@ static void spoil_ymm(void)
 
 static void report(void)
 {
-	uint16_t fcw, fsw;
+	uint16_t fcw, fsw, fop;
+	uint64_t fip, fdp;
 	uint32_t mxcsr;
 
 	memcpy(&fcw, st.fx, 2);
+	memcpy(&fop, st.fx + 6, 2);
+	memcpy(&fip, st.fx + 8, 8);
+	memcpy(&fdp, st.fx + 16, 8);
 	memcpy(&fsw, st.fx + 2, 2);
 	memcpy(&mxcsr, st.fx + 24, 4);
 	snprintf(body, sizeof(body),
-	         "ds=%#x es=%#x fs=%#x gs=%#x ss=%#x tcb=%s rflags=%#llx "
+	         "ds=%#x es=%#x fs=%#x gs=%#x ss=%#x x87-last=%#x/%#llx/%#llx "
+	         "tcb=%s rflags=%#llx "
 	         "fcw=%#x fsw=%#x ftw=%#x mxcsr=%#x st=%s xmm=%s\n",
-	         st.ds, st.es, st.fs, st.gs, st.ss,
+	         st.ds, st.es, st.fs, st.gs, st.ss, fop,
+	         (unsigned long long)fip, (unsigned long long)fdp,
 	         st.tcb == snapshot_tcb ? "snapshot" : "changed",
 	         (unsigned long long)(st.rflags & RFLAGS_SEEN), fcw, fsw,
 	         st.fx[4], mxcsr, is_zero(st.fx + 32, 128) ? "clear" : "dirty",
@@ -189,6 +209,8 @@ void my_backend(const char *url)
 		spoil_flags();
 	else if (strcmp(url, "/fpu") == 0)
 		spoil_fpu();
+	else if (strcmp(url, "/x87-pending") == 0)
+		spoil_x87_pending();
 	else if (strcmp(url, "/fs-base") == 0)
 		spoil_fs_base();
 	else if (strcmp(url, "/trap-flag") == 0)
