@@ -24,7 +24,8 @@ ifneq ($(RUSTC),)
 SDK_ALL += $(RUST_LIB) $(RUST_EXAMPLES) $(RUST_PROGRAMS)
 endif
 
-$(B)/sdk-glibc/%.o: tenant-sdk/runtime/%.c tenant-sdk/include/*.h
+$(B)/sdk-glibc/%.o: tenant-sdk/runtime/%.c tenant-sdk/include/*.h \
+                   | $(DEPS)
 	@mkdir -p $(dir $@)
 	$(GLIBC_CC) -O2 -g -fno-pie -std=gnu11 $(WARN) -Itenant-sdk/include \
 		-c -o $@ $<

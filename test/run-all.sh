@@ -99,6 +99,8 @@ host_part() {
 	# The tour's first step, `make` in a clean clone, for test-tour.sh:
 	# here rather than in the emulated VM, where it takes many minutes.
 	suite test/blackbox/tour-clone.sh sh test/blackbox/tour-clone.sh "$B"
+	# `make -j` compiles nothing before the deps script has ended.
+	suite test/blackbox/deps-first.sh sh test/blackbox/deps-first.sh "$B"
 	# Every header compiles alone and included twice (make check-headers).
 	suite headers make -s check-headers
 	# kvm-core's and the server's objects call one another in layers,
