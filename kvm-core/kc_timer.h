@@ -16,12 +16,15 @@ struct kvm_run;
 /* Raised by a debugger's socket (O_ASYNC, gdb/gdb_session.c). */
 #define KC_DEBUG_SIGNAL (SIGRTMIN + 2)
 
-/* Start a run's limit of ns on the vCPU's run; 0 or -errno. */
+/* Start a run's limit of ns on the vCPU's run; 0 or -errno.  The timer
+ * is set only when no earlier run's expiry comes first. */
 int kc_timer_arm(struct kvm_run *run, uint64_t ns);
 /* The run is over (the timer is left to fire late, harmlessly). */
 void kc_timer_end(struct kvm_run *run);
-/* Take a pending expiry signal off, after KVM_RUN returned EINTR. */
-void kc_timer_signal_take(void);
+/* Take a pending expiry signal off, after KVM_RUN returned EINTR, and
+ * set the timer to the run's deadline when it fired for an earlier run's
+ * (kc_timer_arm leaves an earlier expiry that comes first): 0 or -errno. */
+int kc_timer_signal_take(void);
 /* Whether the debugger's signal came since the last call. */
 bool kc_timer_take_poke(void);
 

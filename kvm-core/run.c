@@ -149,8 +149,12 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns)
 		r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
 		vm->stats.exits++;
 		if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
-			if (errno == EINTR)
-				kc_timer_signal_take();
+			if (errno == EINTR && (r = kc_timer_signal_take())) {
+				vm->sregs_dirty = vm->stopped = true;
+				st = kc_vm_fail(vm, KC_ERR_INTERNAL,
+				                "timer: %s", strerror(-r));
+				break;
+			}
 			if (!kc_vm_timer_fired()) {
 				vm->run->immediate_exit = 0;
 				if (vm->hooks == NULL || !kc_timer_take_poke())

@@ -10,20 +10,28 @@
 #include "kc_vm.h"
 
 /*
- * One POSIX timer per process, aimed at the thread that runs guests, and
- * one timer_settime per run: the run's deadline is kept here, and the
- * timer is never disarmed.  Its signal stays blocked in the thread (so a
- * late expiry interrupts none of the server's own calls) and is let
- * through only inside KVM_RUN, by the vCPU's signal mask
- * (KVM_SET_SIGNAL_MASK): pending, it makes KVM_RUN return EINTR at once,
- * even when it came just before the call.  No handler runs: the loop takes
- * the signal off with sigtimedwait and asks the clock whether the run's
- * deadline has passed, so an expiry left from an earlier run (one that
- * ended before its limit) costs one more KVM_RUN, nothing else.
+ * One POSIX timer per process, aimed at the thread that runs guests.  Its
+ * signal stays blocked in the thread (so a late expiry interrupts none of
+ * the server's own calls) and is let through only inside KVM_RUN, by the
+ * vCPU's signal mask (KVM_SET_SIGNAL_MASK): pending, it makes KVM_RUN
+ * return EINTR at once, even when it came just before the call.  No
+ * handler runs: the loop takes the signal off with sigtimedwait and asks
+ * the clock whether the run's deadline has passed, so an expiry left from
+ * an earlier run (one that ended before its limit) costs one more
+ * KVM_RUN, nothing else.
+ *
+ * The timer is never disarmed between runs, and it is set only when it
+ * would not bound the new run: a run starts after the one before it, and
+ * with the same limit its deadline is later, so the earlier run's expiry,
+ * still to come, ends this run's first stretch.  When it fires before
+ * this run's deadline the loop sets the timer to the deadline
+ * (kc_timer_signal_take).  Under load that is one timer_settime per
+ * limit's length of time, not one per request.
  */
 static timer_t run_timer;
 static bool timer_ready;      /* in this process: timers do not survive fork */
 static uint64_t run_deadline; /* CLOCK_MONOTONIC ns; 0: no limit running */
+static uint64_t timer_expiry; /* when the timer fires; 0: disarmed */
 static bool run_expired;      /* this run's limit ran out (and stays so) */
 static struct kvm_run *volatile timer_run; /* for the debugger's signal */
 
@@ -38,6 +46,7 @@ static uint64_t now_ns(void)
 static void timer_forget(void)
 {
 	timer_ready = false;
+	timer_expiry = 0;
 }
 
 static void timer_signal_set(sigset_t *set)
@@ -78,34 +87,56 @@ static int timer_setup(void)
 	if (timer_create(CLOCK_MONOTONIC, &sev, &run_timer))
 		return -errno;
 	timer_ready = true;
+	timer_expiry = 0;
 	return 0;
 }
 
-/* Take a pending expiry off: after KVM_RUN returned EINTR. */
-void kc_timer_signal_take(void)
+/* Fire at `at` (CLOCK_MONOTONIC ns), or never for 0. */
+static int timer_set(uint64_t at)
+{
+	struct itimerspec its = {
+	    .it_value = {(time_t)(at / 1000000000), (long)(at % 1000000000)},
+	};
+
+	timer_expiry = 0;
+	if (timer_settime(run_timer, TIMER_ABSTIME, &its, NULL))
+		return -errno;
+	timer_expiry = at;
+	return 0;
+}
+
+/* Take a pending expiry off, after KVM_RUN returned EINTR; when the timer
+ * fired for an earlier run's deadline, set it to this run's.  0 or
+ * -errno (the run must end: nothing would bound it). */
+int kc_timer_signal_take(void)
 {
 	const struct timespec zero = {0, 0};
 	sigset_t set;
+	uint64_t now;
 
 	timer_signal_set(&set);
 	while (sigtimedwait(&set, NULL, &zero) == KC_TIMER_SIGNAL)
 		;
+	now = now_ns();
+	if (run_deadline > now && timer_expiry <= now)
+		return timer_set(run_deadline);
+	return 0;
 }
 
 int kc_timer_arm(struct kvm_run *run, uint64_t ns)
 {
-	struct itimerspec its = {
-	    .it_value = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)},
-	};
 	int r = timer_setup();
+	uint64_t now = now_ns();
 
 	if (r)
 		return r;
 	run->immediate_exit = 0;
 	timer_run = run;
 	run_expired = false;
-	run_deadline = now_ns() + ns;
-	return timer_settime(run_timer, 0, &its, NULL) ? -errno : 0;
+	run_deadline = now + ns;
+	if (timer_expiry > now && timer_expiry <= run_deadline)
+		return 0; /* an earlier run's expiry bounds this one */
+	return timer_set(run_deadline);
 }
 
 /* The run is over: no call, the timer may fire late (see above).  Whether
@@ -120,15 +151,13 @@ void kc_timer_end(struct kvm_run *run)
 
 uint64_t kc_vm_timer_pause(void)
 {
-	struct itimerspec off;
 	uint64_t now = now_ns(), left;
 
 	if (!timer_ready || run_deadline == 0)
 		return 0;
 	left = run_deadline > now ? run_deadline - now : 0;
 	run_expired = left == 0;
-	memset(&off, 0, sizeof(off));
-	timer_settime(run_timer, 0, &off, NULL);
+	timer_set(0);
 	run_deadline = 0;
 	return left;
 }

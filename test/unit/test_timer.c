@@ -1,6 +1,7 @@
 /* The request timer (kvm-core/timer.c) without a VM: what a debugger's stop
  * does to it. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -27,5 +28,36 @@ Test(timer, a_limit_that_ran_out_in_a_stop_ends_the_run)
 	cr_assert_eq(kc_vm_timer_resume(&vm, 0), 0);
 	kc_vm_debug_unpoke(&vm);
 	cr_assert_eq(run->immediate_exit, 1, "the run would go on unbounded");
+	free(run);
+}
+
+/* A run whose limit starts while an earlier run's expiry is still to come
+ * sets no timer of its own: that expiry comes first.  Taken before the
+ * run's deadline, it sets the timer to the deadline, so that the run
+ * stays bounded.  (The earlier expiry at 400 ms, this run's deadline at
+ * about 600 ms.) */
+Test(timer, an_earlier_runs_expiry_is_moved_to_this_runs_deadline)
+{
+	struct kvm_run *run = calloc(1, sizeof(*run));
+	const uint64_t limit = 400 * 1000 * 1000;
+	struct timespec gap = {0, 200 * 1000 * 1000}, wait = {2, 0};
+	sigset_t set;
+
+	cr_assert_not_null(run);
+	sigemptyset(&set);
+	sigaddset(&set, KC_TIMER_SIGNAL);
+	cr_assert_eq(kc_timer_arm(run, limit), 0);
+	kc_timer_end(run);
+	nanosleep(&gap, NULL);
+	cr_assert_eq(kc_timer_arm(run, limit), 0);
+	cr_assert_eq(sigtimedwait(&set, NULL, &wait), KC_TIMER_SIGNAL);
+	cr_assert(!kc_vm_timer_fired(),
+	          "the run set a timer of its own: the earlier expiry was "
+	          "still to come");
+	cr_assert_eq(kc_timer_signal_take(), 0);
+	cr_assert_eq(sigtimedwait(&set, NULL, &wait), KC_TIMER_SIGNAL,
+	             "nothing bounds the run after the earlier expiry");
+	cr_assert(kc_vm_timer_fired());
+	kc_timer_end(run);
 	free(run);
 }
