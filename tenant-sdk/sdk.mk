@@ -33,21 +33,26 @@ $(RUNTIME_GLIBC): $(B)/sdk-glibc/runtime.o $(B)/sdk-glibc/main_wrap.o
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# rustc reads make's jobserver from MAKEFLAGS, whose descriptors make
+# passes only to recipes it knows to be recursive: without this, every
+# rustc under `make -j` warns that "the build environment is likely
+# misconfigured".
+NO_JOBSERVER := env -u MAKEFLAGS -u MFLAGS
 # The crate bundles the glibc runtime, so that kvm-fpm-rustc needs only it.
 $(RUST_LIB): tenant-sdk/rust/src/lib.rs $(RUNTIME_GLIBC)
-	$(RUSTC) --crate-type rlib --crate-name kvm_fpm --edition 2021 -O \
+	$(NO_JOBSERVER) $(RUSTC) --crate-type rlib --crate-name kvm_fpm --edition 2021 -O \
 		$(SDK_RUSTFLAGS) -L native=tenant-sdk/lib -o $@ $<
 
 tenant-sdk/examples/%: tenant-sdk/examples/%.cc $(RUNTIME_GLIBC) $(SDK_CXX)
 	$(SDK_CXX) -O2 -g -Wall -Wextra -Werror -o $@ $<
 tenant-sdk/examples/%: tenant-sdk/examples/%.rs $(RUST_LIB) $(SDK_RUSTC)
-	$(SDK_RUSTC) -O -D warnings -o $@ $<
+	$(NO_JOBSERVER) $(SDK_RUSTC) -O -D warnings -o $@ $<
 $(B)/programs/%: test/guest/programs/%.cc $(RUNTIME_GLIBC) $(SDK_CXX)
 	@mkdir -p $(dir $@)
 	$(SDK_CXX) -O1 -g -Wall -o $@ $<
 $(B)/programs/%: test/guest/programs/%.rs $(RUST_LIB) $(SDK_RUSTC)
 	@mkdir -p $(dir $@)
-	$(SDK_RUSTC) -O -o $@ $<
+	$(NO_JOBSERVER) $(SDK_RUSTC) -O -o $@ $<
 
 # Debian's static libraries, with each C library.
 $(B)/programs/libs_glibc: test/guest/programs/libs_glibc.c $(RUNTIME_GLIBC) \
