@@ -121,13 +121,16 @@ static ssize_t scgi_read_body(int fd, uint64_t deadline, char *body,
 }
 
 /* Whether the peer still sends what we did not read: the body of a
- * refused request (413, 403...), or whatever follows a bad header. */
-static bool scgi_unread(const struct fs_route *r, int used, size_t len)
+ * refused request (413, 403, 404, 400...), or whatever follows a bad
+ * header.  The length is the header block's own CONTENT_LENGTH (SCGI
+ * requires it): a route refused early never read it. */
+static bool scgi_unread(const struct fs_route *r, const struct fs_scgi_req *req,
+                        int used, size_t len)
 {
 	if (used < 0)
 		return true;
 	return !fs_route_reads_body(r) &&
-	       r->content_length > len - (size_t)used;
+	       req->content_length > len - (size_t)used;
 }
 
 /* One SCGI request, read under one deadline from the accept.  true when
@@ -143,6 +146,7 @@ static bool serve_scgi_conn(struct worker *w, int fd)
 	char err[160], *body = NULL;
 	size_t len = 0, i, n;
 	ssize_t k = 1;
+	bool unread;
 	int used;
 
 	used =
@@ -174,9 +178,10 @@ static bool serve_scgi_conn(struct worker *w, int fd)
 	if (k >= 0)
 		fs_answer(w->srv, &r, p, n, body, r.content_length, write_all,
 		          &fd);
+	unread = k >= 0 && scgi_unread(&r, &req, used, len);
 	free(body);
 	fs_scgi_req_free(&req);
-	return k >= 0 && scgi_unread(&r, used, len);
+	return unread;
 }
 
 static void scgi_accept(struct worker *w, int lfd)

@@ -35,6 +35,10 @@ for kind in fcgi scgi; do
 		$RAW refused "$addr" $kind echo.test 2097152 413
 	check "$kind: upload with a wrong key: 403, then end of file" \
 		$RAW refused "$addr" $kind keyed.test 300000 403 wrong-key
+	# Refused before its Content-Length is looked at (SCGI closed
+	# without draining here: a reset, so 502 from a front end).
+	check "$kind: 2 MiB POST to an unknown host: 404, then end of file" \
+		$RAW refused "$addr" $kind nowhere.test 2097152 404
 done
 
 # Through nginx: FastCGI at /, SCGI at /scgi/.
@@ -49,6 +53,10 @@ for path in /big /scgi/big; do
 	st=$(curl -s -o "$T/out" -w '%{http_code}' -H 'Host: keyed.test' \
 		-H 'X-LiveUpdate: wrong' --data-binary @"$T/big" "$URL$path")
 	check "nginx $path: a wrong upload key is 403" [ "$st" = 403 ]
+	st=$(curl -s -o "$T/out" -w '%{http_code}' -H 'Host: nowhere.test' \
+		--data-binary @"$T/big" "$URL$path")
+	check "nginx $path: a 2 MiB POST to an unknown host is 404" \
+		[ "$st" = 404 ]
 done
 check "nginx: no broken pipe or reset from kvm-fpm" sh -c \
 	"! grep -E 'writev\(\) failed|reset by peer|prematurely closed' '$T/nginx/error.log'"
