@@ -40,7 +40,9 @@ static const struct conf_key global_keys[] = {
     {K("log_level", loglevel), G(log_level), .def = "notice"},
     {K("access_log", str), G(access_log), .none = "off"},
     {K("debug_port", uint), G(debug_port), RANGE(0, 65535), .def = "2159"},
-    {K("upload_max_size", size), G(upload_max_size), RANGE(1, UINT64_MAX),
+    /* An upload is held in memory whole, and no program larger than a
+     * VM's memory could run. */
+    {K("upload_max_size", size), G(upload_max_size), RANGE(1, 64ULL << 30),
      .def = "64M"},
     {K("user", str), G(user), .none = ""},
     {K("group", str), G(group), .none = ""},

@@ -134,22 +134,38 @@ static int parse_urlpath(const struct conf_key *k, const char *val, void *field,
 	return parse_str(k, val, field, why, n);
 }
 
+/* v as the config file would write it: with the largest unit of k's type
+ * that divides it (64G, 5s), or bare. */
+static void format_num(const struct conf_key *k, uint64_t v, char *out,
+                       size_t n)
+{
+	const struct fs_parse_unit *u = k->type->units;
+
+	if (u == NULL || v == 0) {
+		snprintf(out, n, "%llu", (unsigned long long)v);
+		return;
+	}
+	while (v % u->mult)
+		u++;
+	snprintf(out, n, "%llu%s", (unsigned long long)(v / u->mult),
+	         u->suffix);
+}
+
 /* Check v against k's bounds and store it in a field of k's width. */
 static int store_num(const struct conf_key *k, const char *val, uint64_t v,
                      void *field, char *why, size_t n)
 {
-	char what[96];
+	char what[96], lo[32], hi[32];
 
 	if (v < k->min || v > k->max) {
+		format_num(k, k->min, lo, sizeof(lo));
+		format_num(k, k->max, hi, sizeof(hi));
 		if (k->max == UINT64_MAX)
-			snprintf(what, sizeof(what),
-			         "is below the minimum %llu",
-			         (unsigned long long)k->min);
+			snprintf(what, sizeof(what), "is below the minimum %s",
+			         lo);
 		else
-			snprintf(what, sizeof(what),
-			         "is out of range (%llu..%llu)",
-			         (unsigned long long)k->min,
-			         (unsigned long long)k->max);
+			snprintf(what, sizeof(what), "is out of range (%s..%s)",
+			         lo, hi);
 		return fs_conf_bad(why, n, val, what);
 	}
 	if (k->type->width == sizeof(unsigned))
@@ -216,13 +232,10 @@ static int parse_units(const struct conf_key *k, const char *val, void *field,
 /* The shortest exact form: the largest unit that divides the value. */
 static void print_units(const struct conf_key *k, const void *field, FILE *out)
 {
-	const struct fs_parse_unit *u = k->type->units;
-	uint64_t v = load_num(k, field);
+	char v[32];
 
-	while (v && v % u->mult)
-		u++;
-	fprintf(out, "%s = %llu%s\n", k->name,
-	        (unsigned long long)(v ? v / u->mult : 0), v ? u->suffix : "");
+	format_num(k, load_num(k, field), v, sizeof(v));
+	fprintf(out, "%s = %s\n", k->name, v);
 }
 
 static int parse_boolean(const struct conf_key *k, const char *val, void *field,

@@ -436,11 +436,17 @@ Test(conf, err_values_global)
 	conf_expect_error("[global]\nworkers = 4x\n", -EINVAL,
 	                  ":2: [global] workers: \"4x\" is not a whole number");
 	conf_expect_error("[global]\nupload_max_size = 0\n", -EINVAL,
-	                  ":2: [global] upload_max_size: \"0\" is below the "
-	                  "minimum 1");
+	                  ":2: [global] upload_max_size: \"0\" is out of range "
+	                  "(1..64G)");
+	/* Above a VM's memory; the SCGI body's buffer (length + 1) would
+	 * wrap at the largest size. */
+	conf_expect_error("[global]\nupload_max_size = 18446744073709551615\n",
+	                  -EINVAL,
+	                  ":2: [global] upload_max_size: "
+	                  "\"18446744073709551615\" is out of range (1..64G)");
 	conf_expect_error("[global]\nrequest_read_timeout = 0\n", -EINVAL,
 	                  ":2: [global] request_read_timeout: \"0\" is out of "
-	                  "range (1000000..3600000000000)");
+	                  "range (1ms..3600s)");
 	conf_expect_error("[global]\nlisten.mode = 0680\n", -EINVAL,
 	                  ":2: [global] listen.mode: \"0680\" is not an octal "
 	                  "file mode");
