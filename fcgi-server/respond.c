@@ -61,16 +61,47 @@ static bool has_length(int status)
 	return status >= 200 && status != 204 && status != 304;
 }
 
-static bool is_content_length(const char *line, size_t len)
+static bool is_named(const char *line, size_t len, const char *name)
 {
-	static const char name[] = "content-length:";
+	size_t n = strlen(name);
 
-	return len >= sizeof(name) - 1 &&
-	       strncasecmp(line, name, sizeof(name) - 1) == 0;
+	return len >= n && strncasecmp(line, name, n) == 0;
 }
 
-/* The tenant's "Name: value\r\n" lines but Content-Length: the server
- * counts the body itself.  Runs of kept lines go out in one write. */
+/*
+ * Headers that are not the tenant's to send:
+ *  - how the body is framed is the server's (it counts the body) and the
+ *    front end's to say: a tenant's own Content-Length or
+ *    Transfer-Encoding would make two framings, which front ends refuse
+ *    (nginx: 502) or pass on to the client;
+ *  - the status is the response call's (a second Status line);
+ *  - headers a front end acts on itself, whatever the backend: nginx's
+ *    X-Accel-* (X-Accel-Redirect, an internal redirect, is on by
+ *    default), X-Sendfile and lighttpd's and h2o's kin (a file or URL
+ *    the front end serves in the answer's place, when enabled).  A
+ *    tenant must not steer the front end that serves every tenant.
+ */
+static bool is_servers(const char *line, size_t len)
+{
+	static const char *const names[] = {"content-length:",
+	                                    "transfer-encoding:",
+	                                    "status:",
+	                                    "x-accel-",
+	                                    "x-sendfile:",
+	                                    "x-sendfile2:",
+	                                    "x-lighttpd-send-file:",
+	                                    "x-lighttpd-send-tempfile:",
+	                                    "x-reproxy-url:"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (is_named(line, len, names[i]))
+			return true;
+	return false;
+}
+
+/* The tenant's "Name: value\r\n" lines but the server's (is_servers).
+ * Runs of kept lines go out in one write. */
 static int write_headers(struct kc_str h, fs_write_fn *write, void *ctx)
 {
 	size_t run = 0, pos = 0;
@@ -80,7 +111,7 @@ static int write_headers(struct kc_str h, fs_write_fn *write, void *ctx)
 		const char *nl = memchr(h.ptr + pos, '\n', h.len - pos);
 		size_t end = nl ? (size_t)(nl - h.ptr) + 1 : h.len;
 
-		if (is_content_length(h.ptr + pos, end - pos)) {
+		if (is_servers(h.ptr + pos, end - pos)) {
 			if (pos > run)
 				r = write(ctx, h.ptr + run, pos - run);
 			run = end;

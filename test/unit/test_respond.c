@@ -83,6 +83,39 @@ Test(respond, the_tenants_content_length_is_dropped)
 	                      "Content-Length: 5\r\n\r\n12345");
 }
 
+/* So is its Transfer-Encoding: the answer is framed by its length (nginx
+ * answers 502 to both at once). */
+Test(respond, the_tenants_transfer_encoding_is_dropped)
+{
+	struct kc_result res =
+	    ok(200, S("Transfer-Encoding: chunked\r\nX-A: 1\r\n"), S("12345"));
+
+	cr_assert_eq(fs_write_response(&res, capture, NULL), 0);
+	cr_assert_str_eq(out, "Status: 200 OK\r\nContent-Type: text/html\r\n"
+	                      "X-A: 1\r\n"
+	                      "Content-Length: 5\r\n\r\n12345");
+}
+
+/* Headers the front end would act on (nginx's internal redirect, a file
+ * sent in the answer's place) and a second Status go too. */
+Test(respond, headers_a_front_end_acts_on_are_dropped)
+{
+	struct kc_result res =
+	    ok(302,
+	       S("X-Accel-Redirect: /internal/other\r\nLocation: /next\r\n"
+	         "x-accel-buffering: no\r\nX-Sendfile: /etc/shadow\r\n"
+	         "X-Sendfile2: /etc/shadow 0-\r\n"
+	         "X-LIGHTTPD-send-file: /etc/shadow\r\n"
+	         "X-Lighttpd-Send-Tempfile: /tmp/x\r\nX-Reproxy-URL: "
+	         "http://10.0.0.1/\r\nStatus: 200 OK\r\nX-Accelerated: 1\r\n"),
+	       S(""));
+
+	cr_assert_eq(fs_write_response(&res, capture, NULL), 0);
+	cr_assert_str_eq(out, "Status: 302 Found\r\nContent-Type: text/html\r\n"
+	                      "Location: /next\r\nX-Accelerated: 1\r\n"
+	                      "Content-Length: 0\r\n\r\n");
+}
+
 /* Only the header named Content-Length goes. */
 Test(respond, similar_names_stay)
 {
