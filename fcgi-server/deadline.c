@@ -1,8 +1,10 @@
 /* Socket reads bounded by one deadline (poll with the time that remains,
- * then a non-blocking read), instead of a timeout per read. */
+ * then a non-blocking read), instead of a timeout per read; writes bounded
+ * by the socket's send timeout. */
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +49,19 @@ ssize_t fs_read_by(int fd, void *buf, size_t len, uint64_t deadline)
 	}
 }
 
+int fs_send_timeout(int fd, uint64_t ns)
+{
+	struct timeval tv = {
+	    .tv_sec = (time_t)(ns / 1000000000),
+	    .tv_usec = (suseconds_t)(ns % 1000000000 / 1000),
+	};
+
+	if (tv.tv_sec == 0 && tv.tv_usec == 0)
+		tv.tv_usec = 1; /* 0 would be no limit */
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ? -errno
+	                                                                : 0;
+}
+
 int fs_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -56,6 +71,8 @@ int fs_write_all(int fd, const void *buf, size_t len)
 
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -ETIMEDOUT; /* fs_send_timeout ran out */
 		if (k <= 0)
 			return k < 0 ? -errno : -EIO;
 		p += k;

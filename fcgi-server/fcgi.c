@@ -297,8 +297,15 @@ static int feed(struct fs_server *srv, struct fs_fcgi_conn *c,
 			       c->rec.why);
 			return rc;
 		}
-		if (rc > 0 && (rc = on_event(srv, c, q, &ev)))
-			return rc; /* a write failed: the client is gone */
+		if (rc > 0 && (rc = on_event(srv, c, q, &ev))) {
+			/* a write failed: the client is gone, or reads
+			 * nothing */
+			if (rc == -ETIMEDOUT)
+				fs_log_unwritten(
+				    "FastCGI",
+				    srv->conf->request_read_timeout_ns);
+			return rc;
+		}
 	}
 	return 0;
 }

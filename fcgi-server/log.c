@@ -138,6 +138,14 @@ void fs_log(int level, const char *tenant, const char *fmt, ...)
 	           (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1);
 }
 
+void fs_log_unwritten(const char *proto, uint64_t timeout_ns)
+{
+	fs_log(LOG_NOTICE, NULL,
+	       "%s: the peer took no byte of the answer within "
+	       "request_read_timeout (%llu ms); closing the connection",
+	       proto, (unsigned long long)(timeout_ns / 1000000));
+}
+
 void fs_log_guest(void *tenant, int fd, const char *line, size_t len)
 {
 	/* fd 0 is kvm-core's note that the output was cut: it cannot be

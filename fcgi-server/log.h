@@ -3,6 +3,7 @@
 #define FS_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <syslog.h>
 
 /* Log to path (NULL: stderr) at levels up to level (LOG_ERR..LOG_DEBUG).
@@ -16,6 +17,10 @@ int fs_log_fd(void);
  * NULL. */
 __attribute__((format(printf, 3, 4))) void fs_log(int level, const char *tenant,
                                                   const char *fmt, ...);
+
+/* A connection closed because its peer took no byte of an answer for
+ * timeout_ns (request_read_timeout, fs_send_timeout); proto names it. */
+void fs_log_unwritten(const char *proto, uint64_t timeout_ns);
 
 /* A kc_output_fn: a guest's line, ctx being the tenant's name. */
 void fs_log_guest(void *tenant, int fd, const char *line, size_t len);

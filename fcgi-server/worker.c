@@ -40,6 +40,7 @@ static void fcgi_accept(struct worker *w, int lfd)
 
 	if (fd < 0)
 		return; /* another worker took it */
+	fs_send_timeout(fd, w->srv->conf->request_read_timeout_ns);
 	c = w->nconns < CONNS_MAX ? fs_fcgi_conn_new(fd) : NULL;
 	if (c == NULL) {
 		fs_log(LOG_WARNING, NULL, "too many connections; closing one");
@@ -175,9 +176,11 @@ static bool serve_scgi_conn(struct worker *w, int fd)
 			               "request body shorter than "
 			               "CONTENT_LENGTH\n");
 	}
-	if (k >= 0)
-		fs_answer(w->srv, &r, p, n, body, r.content_length, write_all,
-		          &fd);
+	if (k >= 0 && fs_answer(w->srv, &r, p, n, body, r.content_length,
+	                        write_all, &fd) == -ETIMEDOUT) {
+		fs_log_unwritten("SCGI", w->srv->conf->request_read_timeout_ns);
+		k = -ETIMEDOUT; /* no lingering: the peer reads nothing */
+	}
 	unread = k >= 0 && scgi_unread(&r, &req, used, len);
 	free(body);
 	fs_scgi_req_free(&req);
@@ -191,6 +194,7 @@ static void scgi_accept(struct worker *w, int lfd)
 
 	if (fd < 0)
 		return;
+	fs_send_timeout(fd, ns);
 	/* SCGI: one request per connection, whose end is the close.  A
 	 * lingering close sends its end (FIN) before the bounded drain. */
 	if (serve_scgi_conn(w, fd))

@@ -242,11 +242,33 @@ def chunked(addr, host, n, expect):
     return 0 if expect.encode() in a else 1
 
 
+def no_reader(addr, max_s):
+    """Management records of an unknown type, each answered by the server,
+    from a client that reads none of the answers: once the socket's
+    buffers are full the server must give up writing and close within
+    max_s seconds (the client's send then fails), not wait for ever."""
+    s = connect(addr, float(max_s) + 10)
+    data = rec(42, b"", 0) * (1 << 20)  # 8 MiB; 16 MiB of answers
+    t0 = time.monotonic()
+    try:
+        s.sendall(data)
+        print("the server took all 8 MiB without closing")
+        return 1
+    except socket.timeout:
+        print("still open after %.1f s" % (time.monotonic() - t0))
+        return 1
+    except OSError as e:
+        elapsed = time.monotonic() - t0
+        print("closed after %.1f s (%s)" % (elapsed, e))
+        return 0 if elapsed < float(max_s) else 1
+
+
 MODES = {"fcgi-get": fcgi_get, "scgi-get": scgi_get,
          "scgi-garbage": scgi_garbage, "fcgi-biglen": fcgi_biglen,
          "fcgi-trickle": fcgi_trickle, "scgi-trickle": scgi_trickle,
          "timed": timed, "get-values": get_values,
-         "late-stdin-end": late_stdin_end, "chunked": chunked}
+         "late-stdin-end": late_stdin_end, "chunked": chunked,
+         "no-reader": no_reader}
 
 if __name__ == "__main__":
     sys.exit(MODES[sys.argv[1]](*sys.argv[2:]))

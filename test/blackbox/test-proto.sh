@@ -32,6 +32,14 @@ check "FCGI_GET_VALUES and an unknown type answered" $RAW get-values "$SOCK"
 check "stdin ended after the answer: the kept connection goes on" \
 	$RAW late-stdin-end "$SOCK"
 
+# --- a client that never reads what it asked for: the worker's write
+# gives up after request_read_timeout (2 s), not never.
+check "FastCGI: a client reading no answer is closed within 6 s" \
+	$RAW no-reader "$SOCK" $(scaled 6)
+check "... logged" grep -q 'FastCGI: the peer took no byte of the answer within request_read_timeout (2000 ms)' "$T/kvm-fpm.log"
+$RAW fcgi-get "$SOCK" >"$T/out"
+check "... and a normal request answered after it" grep -q '^pong' "$T/out"
+
 # --- issue 13 item 2: a chunked body comes without CONTENT_LENGTH
 check "chunked body without CONTENT_LENGTH reaches the tenant" \
 	$RAW chunked "$SOCK" echo.test 3000 '"body_length":3000}'

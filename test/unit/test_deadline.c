@@ -1,4 +1,5 @@
-/* Unit tests for fs_read_by: one deadline across reads, EOF, data. */
+/* Unit tests for fs_read_by (one deadline across reads, EOF, data) and
+ * fs_write_all under a send timeout. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
@@ -72,6 +73,21 @@ Test(deadline, past_deadline)
 	/* even with data waiting, a passed deadline is passed */
 	cr_assert_eq(fs_read_by(sv[0], &c, 1, fs_deadline_after(0)),
 	             -ETIMEDOUT);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A peer that reads nothing: the write gives up after the send timeout
+ * with -ETIMEDOUT, instead of blocking for ever once the socket's buffer
+ * is full. */
+Test(deadline, a_write_nobody_reads_times_out)
+{
+	static char big[4 << 20];
+	int sv[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	cr_assert_eq(fs_send_timeout(sv[0], 100 * 1000 * 1000), 0);
+	cr_assert_eq(fs_write_all(sv[0], big, sizeof(big)), -ETIMEDOUT);
 	close(sv[0]);
 	close(sv[1]);
 }
