@@ -405,8 +405,8 @@ int kc_file_lseek(struct kc_vm *vm, struct kvm_regs *r)
 	default:
 		return kc_sys_ret(r, -EINVAL);
 	}
-	pos = base + (int64_t)r->rsi;
-	if (pos < 0)
+	/* base and the offset are the guest's: their sum may overflow */
+	if (__builtin_add_overflow(base, (int64_t)r->rsi, &pos) || pos < 0)
 		return kc_sys_ret(r, -EINVAL);
 	e->off = (uint64_t)pos; /* a directory's is getdents64's cookie */
 	return kc_sys_ret(r, pos);

@@ -146,6 +146,24 @@ Test(sysfile, reads_files_under_data)
 	cr_assert_str_eq(read_fd(5, 5), "hello");
 }
 
+/* Offsets near INT64_MAX: EINVAL, never a signed overflow (which stops
+ * the sanitizer build's worker) nor a wrapped position. */
+Test(sysfile, lseek_past_the_largest_offset_is_einval)
+{
+	const uint64_t max = INT64_MAX;
+	int64_t fd = open_path("/data/a.txt", O_RDONLY);
+
+	cr_assert_eq(fd, 3);
+	cr_assert_eq(call(kc_file_lseek, SYS_lseek, 3, max, SEEK_SET, 0),
+	             INT64_MAX);
+	cr_assert_eq(call(kc_file_lseek, SYS_lseek, 3, 1, SEEK_CUR, 0),
+	             -EINVAL);
+	cr_assert_eq(call(kc_file_lseek, SYS_lseek, 3, max, SEEK_END, 0),
+	             -EINVAL);
+	cr_assert_eq(call(kc_file_lseek, SYS_lseek, 3, 0, SEEK_CUR, 0),
+	             INT64_MAX, "a refused seek moves nothing");
+}
+
 Test(sysfile, paths_never_leave_the_tree)
 {
 	char path[256];
