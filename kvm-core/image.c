@@ -192,7 +192,7 @@ static int take_snapshot(struct kc_image *img, struct kc_vm *vm)
 		return -EFAULT;
 	memset(ra, 0, 8);
 	img->alloc = vm->alloc;
-	img->present = calloc(img->lay.mem_size / KC_PAGE_SIZE / 64, 8);
+	img->present = kc_pt_page_bitmap(&img->lay);
 	if (img->present == NULL)
 		return -ENOMEM;
 	kc_pt_clear_dirty(vm->mem, &img->lay, img->present);

@@ -44,6 +44,10 @@ int kc_pt_map(uint8_t *mem, const struct kc_layout *lay, uint64_t *pt_next,
 uint64_t *kc_pt_lookup(uint8_t *mem, const struct kc_layout *lay, uint64_t va,
                        uint64_t **pde);
 
+/* A zeroed bitmap with a bit per page of lay's memory (NULL when out of
+ * memory; free()).  Rounded up: max_memory is any whole number of pages. */
+uint64_t *kc_pt_page_bitmap(const struct kc_layout *lay);
+
 /* Clear every PDE accessed bit and PTE dirty bit (taking a snapshot), and
  * set a bit in present (one per page) for each mapped page. */
 void kc_pt_clear_dirty(uint8_t *mem, const struct kc_layout *lay,

@@ -13,6 +13,7 @@
 #include "kc_files.h"
 #include "kc_kvm.h"
 #include "kc_layout.h"
+#include "kc_pagetable.h"
 #include "kc_timer.h"
 #include "kc_vm.h"
 #include "kc_x86.h"
@@ -381,6 +382,6 @@ void kc_vm_destroy(struct kc_vm *vm)
 
 int kc_vm_init_restore(struct kc_vm *vm)
 {
-	vm->restore.bits = calloc(vm->img->lay.mem_size / KC_PAGE_SIZE / 64, 8);
+	vm->restore.bits = kc_pt_page_bitmap(&vm->img->lay);
 	return vm->restore.bits ? 0 : -ENOMEM;
 }

@@ -1,5 +1,6 @@
 /* Guest page tables: identity mapping built and changed by the host. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kc_layout.h"
@@ -125,4 +126,10 @@ void kc_pt_clear_dirty(uint8_t *mem, const struct kc_layout *lay,
 			}
 		}
 	}
+}
+
+uint64_t *kc_pt_page_bitmap(const struct kc_layout *lay)
+{
+	return calloc((lay->mem_size / KC_PAGE_SIZE + 63) / 64,
+	              sizeof(uint64_t));
 }
