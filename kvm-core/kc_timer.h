@@ -29,7 +29,9 @@ int kc_timer_signal_take(void);
 bool kc_timer_take_poke(void);
 
 /* The request timer, paused while a debugger holds the VM: the time left
- * (0 when it already fired); resume re-arms it unless it fired. */
+ * (0 when it already fired); resume re-arms it unless it fired.  Where it
+ * fired, or cannot be re-armed (-errno), the run ends at its next entry,
+ * as timed out. */
 uint64_t kc_vm_timer_pause(void);
 int kc_vm_timer_resume(struct kc_vm *vm, uint64_t left_ns);
 bool kc_vm_timer_fired(void);

@@ -140,11 +140,13 @@ enum kc_status kc_vm_run(struct kc_vm *vm, uint64_t limit_ns)
 {
 	int r, st;
 
+	/* Dirty from here on, whatever happens: the caller wrote the
+	 * request into guest memory, and the entry took the TLB flush. */
+	vm->dirty = true;
 	r = kc_timer_arm(vm->run, limit_ns);
 	if (r)
 		return kc_vm_fail(vm, KC_ERR_INTERNAL, "timer: %s",
 		                  strerror(-r));
-	vm->dirty = true;
 	for (;;) {
 		r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
 		vm->stats.exits++;

@@ -71,8 +71,11 @@ static int timer_setup(void)
 
 	if (timer_ready)
 		return 0;
-	if (!hooked && pthread_atfork(NULL, NULL, timer_forget) == 0)
-		hooked = true;
+	/* Without the hook a child would take the parent's timer for its
+	 * own, and skip setting one (kc_timer_arm): no limit at all. */
+	if (!hooked && pthread_atfork(NULL, NULL, timer_forget))
+		return -ENOMEM;
+	hooked = true;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_timer;
 	sigemptyset(&sa.sa_mask);
@@ -164,11 +167,15 @@ uint64_t kc_vm_timer_pause(void)
 
 int kc_vm_timer_resume(struct kc_vm *vm, uint64_t left_ns)
 {
-	if (run_expired) { /* the run ends as timed out at its next entry */
+	int r = 0;
+
+	if (!run_expired)
+		r = kc_timer_arm(vm->run, left_ns ? left_ns : 1);
+	if (r)
+		run_expired = true; /* nothing would bound the run: end it */
+	if (run_expired) /* the run ends as timed out at its next entry */
 		vm->run->immediate_exit = 1;
-		return 0;
-	}
-	return kc_timer_arm(vm->run, left_ns ? left_ns : 1);
+	return r;
 }
 
 bool kc_vm_timer_fired(void)

@@ -3,11 +3,14 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <linux/kvm.h>
 
 #include "kc_kvm.h"
+#include "kc_run.h"
 #include "kc_timer.h"
 #include "kc_vm.h"
 
@@ -59,5 +62,47 @@ Test(timer, an_earlier_runs_expiry_is_moved_to_this_runs_deadline)
 	             "nothing bounds the run after the earlier expiry");
 	cr_assert(kc_vm_timer_fired());
 	kc_timer_end(run);
+	free(run);
+}
+
+/* No timer can be made: a POSIX timer holds a queued signal, counted
+ * against RLIMIT_SIGPENDING (root too).  Each test runs in a process of
+ * its own, whose timer is not made yet. */
+static void no_timer_can_be_made(void)
+{
+	struct rlimit none = {0, 0};
+
+	cr_assert_eq(setrlimit(RLIMIT_SIGPENDING, &none), 0);
+}
+
+/* The request is in guest memory before the run starts: a run that
+ * cannot start still leaves the VM for the reset, or the next request
+ * would find this one's bytes past its own. */
+Test(timer, a_run_whose_timer_fails_leaves_the_vm_to_be_reset)
+{
+	struct kvm_run *run = calloc(1, sizeof(*run));
+	struct kc_result res = {0};
+	struct kc_vm vm = {.run = run, .res = &res, .vcpu_fd = -1};
+
+	cr_assert_not_null(run);
+	no_timer_can_be_made();
+	cr_assert_eq(kc_vm_run(&vm, 1000 * 1000), KC_ERR_INTERNAL);
+	cr_assert(strstr(res.error, "timer"), "%s", res.error);
+	cr_assert(vm.dirty, "the reset would skip this VM");
+	free(run);
+}
+
+/* A debugger's resume that cannot set the timer ends the run at its next
+ * entry, as timed out: it must not go on unbounded. */
+Test(timer, a_resume_whose_timer_fails_ends_the_run)
+{
+	struct kvm_run *run = calloc(1, sizeof(*run));
+	struct kc_vm vm = {.run = run};
+
+	cr_assert_not_null(run);
+	no_timer_can_be_made();
+	cr_assert_lt(kc_vm_timer_resume(&vm, 1000 * 1000), 0);
+	cr_assert_eq(run->immediate_exit, 1, "the run would go on unbounded");
+	cr_assert(kc_vm_timer_fired());
 	free(run);
 }
