@@ -32,13 +32,9 @@
 #define ZERO_IN_PLACE_MAX 64
 #define PAGE_NO(va)       ((uint32_t)((va) >> 12))
 
-static bool bit_test_set(uint64_t *bits, uint32_t n)
+static void bit_set(uint64_t *bits, uint32_t n)
 {
-	uint64_t m = 1ULL << (n & 63);
-	bool was = bits[n >> 6] & m;
-
-	bits[n >> 6] |= m;
-	return was;
+	bits[n >> 6] |= 1ULL << (n & 63);
 }
 
 static bool bit_test(const uint64_t *bits, uint32_t n)
@@ -46,11 +42,13 @@ static bool bit_test(const uint64_t *bits, uint32_t n)
 	return bits[n >> 6] & (1ULL << (n & 63));
 }
 
+/* Put page pn on the restore list (once).  A failure leaves it off the
+ * list and unmarked, so that a reset tried again finds it again. */
 static int note_dirty(struct kc_vm *vm, uint32_t pn)
 {
 	struct kc_restore *rs = &vm->restore;
 
-	if (bit_test_set(rs->bits, pn))
+	if (bit_test(rs->bits, pn))
 		return 0;
 	if (rs->count == rs->cap) {
 		uint32_t cap = rs->cap ? rs->cap * 2 : 64, *grown;
@@ -61,6 +59,7 @@ static int note_dirty(struct kc_vm *vm, uint32_t pn)
 		rs->pages = grown;
 		rs->cap = cap;
 	}
+	bit_set(rs->bits, pn);
 	rs->pages[rs->count++] = pn;
 	return 0;
 }
@@ -87,7 +86,6 @@ static bool any_set(const uint64_t *e, uint64_t bits)
 static int scan_table(struct kc_vm *vm, uint64_t *pt, uint64_t base)
 {
 	unsigned g, j;
-	int r = 0;
 
 	for (g = 0; g < 512; g += SCAN_GROUP) {
 		if (!any_set(pt + g, KC_PTE_D))
@@ -99,11 +97,12 @@ static int scan_table(struct kc_vm *vm, uint64_t *pt, uint64_t base)
 			        (KC_PTE_P | KC_PTE_D) ||
 			    (pt[j] & KC_PTE_ADDR) != va) /* the call page */
 				continue;
+			if (note_dirty(vm, PAGE_NO(va)))
+				return -ENOMEM; /* D stays for a retry */
 			pt[j] &= ~KC_PTE_D;
-			r |= note_dirty(vm, PAGE_NO(va));
 		}
 	}
-	return r;
+	return 0;
 }
 
 /*
