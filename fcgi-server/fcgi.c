@@ -279,6 +279,22 @@ static int on_event(struct fs_server *srv, struct fs_fcgi_conn *c,
 	return 0;
 }
 
+/* A request whose parameters are more than it may carry (too many, too
+ * large): 431 (RFC 6585) rather than a bare close, which a front end would
+ * turn into a 502.  The connection closes after it, lingering: the rest
+ * of the parameters may still be on their way. */
+static void refuse_oversized(struct fs_server *srv, struct fs_fcgi_conn *c,
+                             struct request *q)
+{
+	uint64_t ns = srv->conf->request_read_timeout_ns;
+
+	memset(&q->r, 0, sizeof(q->r));
+	q->n = 0;
+	fs_route_error(&q->r, 431, "request header fields too large\n");
+	if (answer(srv, c, q) == 0)
+		c->linger_ns = ns < FS_LINGER_NS ? ns : FS_LINGER_NS;
+}
+
 /* Parse the buffered bytes until q is answered or they run out.  0, or a
  * negative errno with the reason logged. */
 static int feed(struct fs_server *srv, struct fs_fcgi_conn *c,
@@ -295,6 +311,8 @@ static int feed(struct fs_server *srv, struct fs_fcgi_conn *c,
 			fs_log(LOG_NOTICE, NULL,
 			       "FastCGI: %s; closing the connection",
 			       c->rec.why);
+			if (rc == -E2BIG && q->id && !q->answered)
+				refuse_oversized(srv, c, q);
 			return rc;
 		}
 		if (rc > 0 && (rc = on_event(srv, c, q, &ev))) {

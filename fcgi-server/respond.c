@@ -41,6 +41,7 @@ const char *fs_reason_phrase(int status)
 	    {411, "Length Required"},
 	    {413, "Content Too Large"},
 	    {422, "Unprocessable Content"},
+	    {431, "Request Header Fields Too Large"},
 	    {500, "Internal Server Error"},
 	    {502, "Bad Gateway"},
 	    {503, "Service Unavailable"},

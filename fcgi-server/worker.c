@@ -25,9 +25,39 @@ struct worker {
 	struct fs_server *srv;
 	const struct fs_worker_config *cfg;
 	struct fs_fcgi_conn *conns[CONNS_MAX];
+	uint64_t used[CONNS_MAX]; /* when each last served: the tick then */
+	uint64_t tick;
 	unsigned nconns;
 	sigset_t poll_mask; /* the mask while polling: graceful signals open */
 };
+
+static void drop_conn(struct worker *w, unsigned i)
+{
+	fs_fcgi_conn_free(w->conns[i]);
+	w->nconns--;
+	w->conns[i] = w->conns[w->nconns];
+	w->used[i] = w->used[w->nconns];
+}
+
+/* Room for one more kept-alive connection: at CONNS_MAX the one idle
+ * longest goes, so that peers holding connections they never use (or
+ * that vanished) cannot keep a new one out.  A front end that finds its
+ * cached connection closed opens another. */
+static void make_room(struct worker *w)
+{
+	unsigned i, oldest = 0;
+
+	if (w->nconns < CONNS_MAX)
+		return;
+	for (i = 1; i < w->nconns; i++)
+		if (w->used[i] < w->used[oldest])
+			oldest = i;
+	fs_log(LOG_INFO, NULL,
+	       "%u kept-alive connections, the most a worker holds: closing "
+	       "the one idle longest",
+	       (unsigned)CONNS_MAX);
+	drop_conn(w, oldest);
+}
 
 /* Take a new connection and serve its first request at once: a client
  * sends it right after connecting, and a worker that only queued the
@@ -41,22 +71,20 @@ static void fcgi_accept(struct worker *w, int lfd)
 	if (fd < 0)
 		return; /* another worker took it */
 	fs_send_timeout(fd, w->srv->conf->request_read_timeout_ns);
-	c = w->nconns < CONNS_MAX ? fs_fcgi_conn_new(fd) : NULL;
+	c = fs_fcgi_conn_new(fd);
 	if (c == NULL) {
-		fs_log(LOG_WARNING, NULL, "too many connections; closing one");
+		fs_log(LOG_WARNING, NULL,
+		       "out of memory; closing a connection");
 		close(fd);
 		return;
 	}
-	if (fs_fcgi_serve(w->srv, c))
-		w->conns[w->nconns++] = c; /* kept alive */
-	else
+	if (!fs_fcgi_serve(w->srv, c)) {
 		fs_fcgi_conn_free(c);
-}
-
-static void drop_conn(struct worker *w, unsigned i)
-{
-	fs_fcgi_conn_free(w->conns[i]);
-	w->conns[i] = w->conns[--w->nconns];
+		return;
+	}
+	make_room(w); /* kept alive */
+	w->used[w->nconns] = ++w->tick;
+	w->conns[w->nconns++] = c;
 }
 
 static int write_all(void *ctx, const void *buf, size_t len)
@@ -163,7 +191,14 @@ static bool serve_scgi_conn(struct worker *w, int fd)
 		p[n].name = req.headers[i].name;
 		p[n].value = req.headers[i].value;
 	}
-	fs_route(w->srv, p, n, &r);
+	if (req.count > PARAMS_MAX) { /* FastCGI's answer too (fcgi.c) */
+		fs_log(LOG_NOTICE, NULL, "SCGI: more than %u headers",
+		       (unsigned)PARAMS_MAX);
+		memset(&r, 0, sizeof(r));
+		fs_route_error(&r, 431, "request header fields too large\n");
+	} else {
+		fs_route(w->srv, p, n, &r);
+	}
 	if (fs_route_reads_body(&r)) {
 		body = malloc(r.content_length + 1);
 		if (body)
@@ -248,6 +283,8 @@ static void poll_once(struct worker *w)
 			continue;
 		if (!fs_fcgi_serve(w->srv, w->conns[i]))
 			drop_conn(w, i);
+		else
+			w->used[i] = ++w->tick;
 	}
 	if (!done(w) && (pfd[0].revents & POLLIN))
 		fcgi_accept(w, w->cfg->fcgi_fd);

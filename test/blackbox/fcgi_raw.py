@@ -93,24 +93,28 @@ def fcgi_get(addr, uri="/kvm-fpm/ping", host="hello.test"):
     return 0 if ended else 1
 
 
-def scgi_request(uri, host="hello.test"):
+def scgi_request(uri, host="hello.test", extra=()):
     h = [("CONTENT_LENGTH", "0"), ("SCGI", "1"), ("REQUEST_METHOD", "GET"),
          ("REQUEST_URI", uri), ("HTTP_HOST", host),
-         ("REMOTE_ADDR", "127.0.0.1")]
+         ("REMOTE_ADDR", "127.0.0.1")] + list(extra)
     blk = b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in h)
     return str(len(blk)).encode() + b":" + blk + b","
+
+
+def read_all(s):
+    """Everything until the peer's end of file."""
+    out = b""
+    while True:
+        k = s.recv(65536)
+        if not k:
+            return out
+        out += k
 
 
 def scgi_get(addr, uri="/kvm-fpm/ping", host="hello.test"):
     s = connect(addr)
     s.sendall(scgi_request(uri, host))
-    out = b""
-    while True:
-        k = s.recv(4096)
-        if not k:
-            break
-        out += k
-    print(out.decode(errors="replace"))
+    print(read_all(s).decode(errors="replace"))
     return 0
 
 
@@ -263,12 +267,52 @@ def no_reader(addr, max_s):
         return 0 if elapsed < float(max_s) else 1
 
 
+def many_kept(addr, n):
+    """n connections, each kept alive after one request and then left
+    idle (more than the workers hold between them): every request must
+    be answered, the newest too."""
+    held = []
+    for i in range(int(n)):
+        s = connect(addr)
+        try:
+            s.sendall(request(b"/kvm-fpm/ping", keep=True))
+            out, ended, _ = read_records(s)
+        except OSError as e:
+            out, ended = b"", False
+            print("connection %d: %s" % (i, e))
+        if not (ended and out.startswith(b"Status: 200")):
+            print("connection %d: %r" % (i, out[:40]))
+            return 1
+        held.append(s)
+    print("%d kept-alive connections, each answered" % len(held))
+    return 0
+
+
+def many_params(kind, addr, n):
+    """A request with n more headers than usual (300 passes both limits of
+    256): answered 431, then end of file."""
+    extra = [("HTTP_X_%d" % i, "v") for i in range(int(n))]
+    s = connect(addr)
+    if kind == "fcgi":
+        p = params(b"/kvm-fpm/ping") + [(k.encode(), v.encode())
+                                         for k, v in extra]
+        s.sendall(begin() + rec(PARAMS, pairs(p)) + rec(PARAMS, b"") +
+                  rec(STDIN, b""))
+        out, ended, _ = read_records(s)
+    else:
+        s.sendall(scgi_request("/kvm-fpm/ping", extra=extra))
+        out, ended = read_all(s), True
+    print("%s: %r" % (kind, out[:48]))
+    return 0 if ended and out.startswith(b"Status: 431") else 1
+
+
 MODES = {"fcgi-get": fcgi_get, "scgi-get": scgi_get,
          "scgi-garbage": scgi_garbage, "fcgi-biglen": fcgi_biglen,
          "fcgi-trickle": fcgi_trickle, "scgi-trickle": scgi_trickle,
          "timed": timed, "get-values": get_values,
          "late-stdin-end": late_stdin_end, "chunked": chunked,
-         "no-reader": no_reader}
+         "no-reader": no_reader, "many-kept": many_kept,
+         "many-params": many_params}
 
 if __name__ == "__main__":
     sys.exit(MODES[sys.argv[1]](*sys.argv[2:]))

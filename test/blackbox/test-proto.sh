@@ -40,6 +40,18 @@ check "... logged" grep -q 'FastCGI: the peer took no byte of the answer within 
 $RAW fcgi-get "$SOCK" >"$T/out"
 check "... and a normal request answered after it" grep -q '^pong' "$T/out"
 
+# --- more idle kept-alive connections than the two workers hold (256
+# each): the one idle longest makes room, no new connection is refused.
+check "600 idle kept-alive connections: each one's request answered" \
+	$RAW many-kept "$SOCK" 600
+check "... the longest idle closed to make room" grep -q 'kept-alive connections, the most a worker holds: closing the one idle longest' "$T/kvm-fpm.log"
+check "... no connection refused" sh -c "! grep -q 'too many connections' '$T/kvm-fpm.log'"
+
+# --- more headers than a request may carry (256): a 431, where FastCGI
+# closed with no answer (a 502 from nginx) and SCGI dropped the rest.
+check "FastCGI: 300 more headers: 431" $RAW many-params fcgi "$SOCK" 300
+check "SCGI: 300 more headers: 431" $RAW many-params scgi "$SCGI_PORT" 300
+
 # --- issue 13 item 2: a chunked body comes without CONTENT_LENGTH
 check "chunked body without CONTENT_LENGTH reaches the tenant" \
 	$RAW chunked "$SOCK" echo.test 3000 '"body_length":3000}'
