@@ -8,6 +8,7 @@
 
 #include "conf.h"
 #include "conf_types.h"
+#include "program.h"
 #include "values.h"
 
 #define NS_PER_S 1000000000ULL
@@ -40,9 +41,9 @@ static const struct conf_key global_keys[] = {
     {K("log_level", loglevel), G(log_level), .def = "notice"},
     {K("access_log", str), G(access_log), .none = "off"},
     {K("debug_port", uint), G(debug_port), RANGE(0, 65535), .def = "2159"},
-    /* An upload is held in memory whole, and no program larger than a
-     * VM's memory could run. */
-    {K("upload_max_size", size), G(upload_max_size), RANGE(1, 64ULL << 30),
+    /* No larger than a program any worker reads (FS_PROGRAM_MAX): the
+     * uploading worker would run what the others cannot load. */
+    {K("upload_max_size", size), G(upload_max_size), RANGE(1, FS_PROGRAM_MAX),
      .def = "64M"},
     {K("user", str), G(user), .none = ""},
     {K("group", str), G(group), .none = ""},

@@ -32,7 +32,9 @@ int fs_tenant_upload_path(const struct fs_tenant *t, char *buf, size_t len)
 
 /* Boot t's program: the uploaded one when there is one, else the ini's.
  * The version is read first, so that an upload racing with the boot
- * leaves the image older than the scoreboard says, never newer. */
+ * leaves the image older than the scoreboard says, never newer.  A
+ * program that fails to load leaves the one loaded before serving (that
+ * version is not tried again: the next upload is). */
 static void boot_one(struct fs_tenant *t, struct fs_scoreboard *sb)
 {
 	struct fs_program prog;
@@ -47,14 +49,14 @@ static void boot_one(struct fs_tenant *t, struct fs_scoreboard *sb)
 		path = uploaded;
 	r = fs_program_boot(path, &t->conf->limits, fs_log_guest, t->conf->name,
 	                    &prog, &img, NULL, t->error, sizeof(t->error));
-	if (t->img)
-		kc_image_put(t->img);
-	t->img = NULL;
 	if (r) {
-		fs_log(LOG_ERR, t->conf->name, "program %s failed to load: %s",
-		       path, t->error);
+		fs_log(LOG_ERR, t->conf->name,
+		       "program %s failed to load: %s%s", path, t->error,
+		       t->img ? "; the one loaded before goes on serving" : "");
 		return;
 	}
+	if (t->img)
+		kc_image_put(t->img);
 	t->img = img;
 	fs_program_free(&prog);
 	fs_log(path == uploaded ? LOG_NOTICE : LOG_INFO, t->conf->name,

@@ -24,8 +24,9 @@ int fs_server_init(struct fs_server *s, const struct fs_conf *conf,
 
 static void drop_vm(struct fs_server *s, size_t i)
 {
+	/* The VM's own image: the tenant's may be newer, or gone (failed) */
 	fs_sb_vms(s->sb, (unsigned)s->sb_slot, s->tenants->v[i].sb, -1,
-	          -(int64_t)kc_image_snapshot_bytes(s->tenants->v[i].img));
+	          -(int64_t)kc_image_snapshot_bytes(kc_vm_image(s->vms[i].vm)));
 	kc_vm_destroy(s->vms[i].vm);
 	s->vms[i].vm = NULL;
 	s->resident--;

@@ -49,7 +49,7 @@ static const char conf_full[] =
     "log_level = debug\n"
     "access_log = /var/log/kvm-fpm.access\n"
     "debug_port = 3000\n"
-    "upload_max_size = 1G\n"
+    "upload_max_size = 32M\n"
     "request_read_timeout = 2.5s\n"
     "\n"
     "# a comment\n"
@@ -142,7 +142,7 @@ Test(conf, full)
 	cr_assert_eq(c.log_level, LOG_DEBUG);
 	cr_assert_str_eq(c.access_log, "/var/log/kvm-fpm.access");
 	cr_assert_eq(c.debug_port, 3000);
-	cr_assert_eq(c.upload_max_size, 1ULL << 30);
+	cr_assert_eq(c.upload_max_size, 32 * MIB);
 	cr_assert_eq(c.request_read_timeout_ns, 2500000000ULL);
 	cr_assert_eq(c.tenant_count, 2);
 
@@ -437,13 +437,16 @@ Test(conf, err_values_global)
 	                  ":2: [global] workers: \"4x\" is not a whole number");
 	conf_expect_error("[global]\nupload_max_size = 0\n", -EINVAL,
 	                  ":2: [global] upload_max_size: \"0\" is out of range "
-	                  "(1..64G)");
-	/* Above a VM's memory; the SCGI body's buffer (length + 1) would
-	 * wrap at the largest size. */
+	                  "(1..64M)");
+	/* Above what a worker reads as a program (FS_PROGRAM_MAX); at the
+	 * largest size the SCGI body's buffer (length + 1) would wrap. */
+	conf_expect_error("[global]\nupload_max_size = 65M\n", -EINVAL,
+	                  ":2: [global] upload_max_size: \"65M\" is out of "
+	                  "range (1..64M)");
 	conf_expect_error("[global]\nupload_max_size = 18446744073709551615\n",
 	                  -EINVAL,
 	                  ":2: [global] upload_max_size: "
-	                  "\"18446744073709551615\" is out of range (1..64G)");
+	                  "\"18446744073709551615\" is out of range (1..64M)");
 	conf_expect_error("[global]\nrequest_read_timeout = 0\n", -EINVAL,
 	                  ":2: [global] request_read_timeout: \"0\" is out of "
 	                  "range (1ms..3600s)");
