@@ -189,7 +189,9 @@ static int open_store_fds(struct master *m, int sv[2])
 	return 0;
 }
 
-static void spawn(struct master *m)
+/* Fork one worker of the current generation: false when it could not be
+ * (no scoreboard slot, no memory, no fork), logged. */
+static bool spawn(struct master *m)
 {
 	int slot = free_slot(m), sv[2];
 	pid_t pid;
@@ -199,20 +201,20 @@ static void spawn(struct master *m)
 		struct child *k = realloc(m->kids, cap * sizeof(*k));
 
 		if (k == NULL)
-			return;
+			return false;
 		m->kids = k;
 		m->cap = cap;
 	}
 	if (slot < 0) {
 		fs_log(LOG_ERR, NULL, "no scoreboard slot for a new worker");
-		return;
+		return false;
 	}
 	/* Workers reload uploaded programs themselves; new ones need not
 	 * each boot what the master can boot once for all of them. */
 	for (size_t i = 0; i < m->tenants.n; i++)
 		fs_tenant_refresh(&m->tenants.v[i], m->sb);
 	if (open_store_fds(m, sv))
-		return;
+		return false;
 	pid = fork();
 	if (pid < 0) {
 		fs_log(LOG_ERR, NULL, "fork: %s", strerror(errno));
@@ -220,7 +222,7 @@ static void spawn(struct master *m)
 			close(sv[0]);
 			close(sv[1]);
 		}
-		return;
+		return false;
 	}
 	if (pid == 0) {
 		if (sv[0] >= 0)
@@ -232,6 +234,7 @@ static void spawn(struct master *m)
 		close(sv[1]);
 	m->kids[m->nkids++] =
 	    (struct child){pid, m->gen, (unsigned)slot, sv[0]};
+	return true;
 }
 
 static unsigned count_gen(const struct master *m, unsigned gen)
@@ -297,8 +300,12 @@ static void reap(struct master *m)
 			signal_kids(m, SIGTERM, 0);
 		}
 	}
+	/* A spawn that fails is tried again at the next reap, not at once:
+	 * nothing frees a slot or memory until a child is reaped, and the
+	 * master must go on serving signals and uploads meanwhile. */
 	while (!m->stopping && count_gen(m, m->gen) < m->conf.workers)
-		spawn(m);
+		if (!spawn(m))
+			break;
 }
 
 /* The etcd watcher: a child with the workers' user and no capabilities,
@@ -353,8 +360,9 @@ static void stop_watcher(struct master *m)
 /* A worker's upload: commit it to etcd (blocking) and answer. */
 static void serve_store(struct master *m, struct child *k)
 {
-	if (!m->etcd || fs_store_serve(k->store_fd, &m->store,
-	                               m->conf.etcd_prefix, &m->tenants)) {
+	if (!m->etcd ||
+	    fs_store_serve(k->store_fd, &m->store, m->conf.etcd_prefix,
+	                   &m->tenants, FS_STORE_READ_NS)) {
 		close(k->store_fd);
 		k->store_fd = -1;
 	}
@@ -631,6 +639,7 @@ static void master_wait(struct master *m)
 	struct pollfd *pfd = calloc(2 + n, sizeof(*pfd));
 	unsigned char sigs[64];
 	ssize_t k, j;
+	int ready;
 
 	if (pfd == NULL) {
 		sleep(1);
@@ -640,7 +649,11 @@ static void master_wait(struct master *m)
 	pfd[1] = (struct pollfd){m->status_fd, POLLIN, 0};
 	for (i = 0; i < n; i++)
 		pfd[2 + i] = (struct pollfd){m->kids[i].store_fd, POLLIN, 0};
-	if (poll(pfd, 2 + n, 1000) > 0) {
+	ready = poll(pfd, 2 + n, 1000);
+	if (ready == 0 && !m->stopping &&
+	    count_gen(m, m->gen) < m->conf.workers)
+		reap(m); /* a spawn that failed: once a second, not at once */
+	if (ready > 0) {
 		/* Before the signals: a reap reorders kids[]. */
 		for (i = 0; i < n; i++)
 			if (pfd[2 + i].revents)

@@ -321,31 +321,34 @@ void fs_store_watch_forever(const char *endpoints, const char *prefix,
 
 /* ---- a worker asks the master to commit --------------------------------- */
 
-#define ASK_MAGIC   0x6b667075u /* "kfpu" */
-#define ASK_WAIT_MS 30000       /* the master's etcd calls have timeouts */
+#define ASK_MAGIC 0x6b667075u /* "kfpu" */
 
+/* Each ask has a number of its own, which its reply repeats: a reply that
+ * came after its worker gave up waiting is told from the next one's. */
 struct ask {
 	uint32_t magic;
 	uint32_t len;
+	uint32_t seq;
+	uint32_t pad;
 	char tenant[256];
 };
 
 struct reply {
 	int32_t rc;
-	uint32_t pad;
+	uint32_t seq;
 	uint64_t version;
 	char reason[240];
 };
 
-static int read_all(int fd, void *p, size_t len)
+/* All len bytes by deadline (fs_deadline_after): 0, -ETIMEDOUT, -EPIPE at
+ * end of file, or another -errno. */
+static int read_all_by(int fd, void *p, size_t len, uint64_t deadline)
 {
 	while (len > 0) {
-		ssize_t n = read(fd, p, len);
+		ssize_t n = fs_read_by(fd, p, len, deadline);
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
+			return n < 0 ? (int)n : -EPIPE;
 		p = (char *)p + n;
 		len -= (size_t)n;
 	}
@@ -353,27 +356,35 @@ static int read_all(int fd, void *p, size_t len)
 }
 
 int fs_store_ask(int fd, const char *tenant, const void *elf, size_t len,
-                 uint64_t *version, char *err, size_t errlen)
+                 uint64_t wait_ns, uint64_t *version, char *err, size_t errlen)
 {
-	struct ask a = {ASK_MAGIC, (uint32_t)len, {0}};
+	static uint32_t seq;
+	struct ask a = {ASK_MAGIC, (uint32_t)len, ++seq, 0, {0}};
+	uint64_t deadline;
 	struct reply rep;
-	struct pollfd p = {fd, POLLIN, 0};
 	int r;
 
 	snprintf(a.tenant, sizeof(a.tenant), "%s", tenant);
 	r = fs_write_all(fd, &a, sizeof(a));
 	if (r == 0)
 		r = fs_write_all(fd, elf, len);
-	while (r == 0 && (r = poll(&p, 1, ASK_WAIT_MS)) < 0 && errno == EINTR)
-		r = 0;
-	if (r == 0)
-		r = -ETIMEDOUT;
-	if (r > 0)
-		r = read_all(fd, &rep, sizeof(rep));
+	deadline = fs_deadline_after(wait_ns);
+	/* Replies to asks given up on before come first: not this one's. */
+	while (r == 0 &&
+	       (r = read_all_by(fd, &rep, sizeof(rep), deadline)) == 0 &&
+	       rep.seq != a.seq)
+		;
+	if (r == -ETIMEDOUT) {
+		snprintf(err, errlen,
+		         "no answer from the master in %llu s: whether the "
+		         "program is stored is not known",
+		         (unsigned long long)(wait_ns / 1000000000));
+		return -ETIMEDOUT;
+	}
 	if (r) {
 		snprintf(err, errlen, "no answer from the master: %s",
-		         strerror(r < 0 ? -r : EIO));
-		return r < 0 ? -EHOSTUNREACH : -EIO;
+		         strerror(-r));
+		return -EHOSTUNREACH;
 	}
 	rep.reason[sizeof(rep.reason) - 1] = 0;
 	snprintf(err, errlen, "%s", rep.reason);
@@ -382,12 +393,13 @@ int fs_store_ask(int fd, const char *tenant, const void *elf, size_t len,
 }
 
 int fs_store_serve(int fd, struct fs_etcd *e, const char *prefix,
-                   const struct fs_tenants *ts)
+                   const struct fs_tenants *ts, uint64_t read_ns)
 {
+	uint64_t deadline = fs_deadline_after(read_ns);
 	struct reply rep = {0};
 	struct ask a;
 	void *elf = NULL;
-	int r = read_all(fd, &a, sizeof(a));
+	int r = read_all_by(fd, &a, sizeof(a), deadline);
 
 	a.tenant[sizeof(a.tenant) - 1] = 0;
 	if (r == 0 && (a.magic != ASK_MAGIC || a.len > FS_PROGRAM_MAX))
@@ -395,7 +407,7 @@ int fs_store_serve(int fd, struct fs_etcd *e, const char *prefix,
 	if (r == 0)
 		r = (elf = malloc(a.len ? a.len : 1)) ? 0 : -ENOMEM;
 	if (r == 0)
-		r = read_all(fd, elf, a.len);
+		r = read_all_by(fd, elf, a.len, deadline);
 	if (r) {
 		free(elf);
 		return r;
@@ -413,6 +425,7 @@ int fs_store_serve(int fd, struct fs_etcd *e, const char *prefix,
 	}
 	if (rep.rc)
 		rep.version = 0; /* nothing of this upload is in etcd */
+	rep.seq = a.seq;
 	free(elf);
 	return fs_write_all(fd, &rep, sizeof(rep));
 }

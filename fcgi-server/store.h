@@ -81,19 +81,25 @@ void fs_store_watch_forever(const char *endpoints, const char *prefix,
 
 /*
  * In a worker (which has no network): send tenant's validated program over
- * fd, the master's end of which fs_store_serve answers, and wait for its
- * fs_store_commit.  0 with the version in *version, or its -errno with the
- * reason in err (-EHOSTUNREACH too when the master does not answer).
+ * fd, the master's end of which fs_store_serve answers, and wait up to
+ * wait_ns for its fs_store_commit.  0 with the version in *version, or its
+ * -errno with the reason in err; -ETIMEDOUT when no answer came in time
+ * (the master may still commit it: a late answer is then told apart and
+ * dropped), -EHOSTUNREACH when the master is gone.
  */
+#define FS_STORE_ASK_WAIT_NS (30ULL * 1000000000) /* etcd calls time out */
 int fs_store_ask(int fd, const char *tenant, const void *elf, size_t len,
-                 uint64_t *version, char *err, size_t errlen);
+                 uint64_t wait_ns, uint64_t *version, char *err, size_t errlen);
 
 /*
- * In the master: read one fs_store_ask from fd, commit it to etcd
+ * In the master: read one fs_store_ask from fd, all of it within read_ns
+ * (a worker that trickles it cannot hold the master), commit it to etcd
  * through e (tenant must be one of ts, by its name) and answer.  Blocks
- * for the commit.  0, or -errno when fd is done with (the worker left).
+ * for the commit.  0, or -errno when fd is done with (the worker left,
+ * or broke the protocol or the time).
  */
+#define FS_STORE_READ_NS (10ULL * 1000000000)
 int fs_store_serve(int fd, struct fs_etcd *e, const char *prefix,
-                   const struct fs_tenants *ts);
+                   const struct fs_tenants *ts, uint64_t read_ns);
 
 #endif

@@ -72,8 +72,8 @@ static int publish_etcd(struct fs_server *s, struct fs_tenant *t,
                         uint64_t *sbv, char *err, size_t errlen)
 {
 	char why[256];
-	int r = fs_store_ask(s->store_fd, t->conf->name, elf, len, version, err,
-	                     errlen);
+	int r = fs_store_ask(s->store_fd, t->conf->name, elf, len,
+	                     FS_STORE_ASK_WAIT_NS, version, err, errlen);
 
 	if (r)
 		return r;
@@ -95,7 +95,8 @@ static int answer(int status, const char *fmt, const char *arg,
 	return fs_write_plain(status, body, write, ctx);
 }
 
-/* After the checks: etcd has it (200) or nothing changed (503). */
+/* After the checks: etcd has it (200), nothing changed (503), or the
+ * master did not say in time (504: it may still store it). */
 static int answer_etcd(struct fs_server *s, const struct fs_route *r,
                        struct kc_image *img, const void *elf, size_t len,
                        fs_write_fn *write, void *ctx, int *statusp)
@@ -106,6 +107,12 @@ static int answer_etcd(struct fs_server *s, const struct fs_route *r,
 	char err[256];
 	int rc = publish_etcd(s, t, elf, len, &version, &sbv, err, sizeof(err));
 
+	if (rc == -ETIMEDOUT) {
+		kc_image_put(img);
+		fs_log(LOG_ERR, name, "upload not confirmed: %s", err);
+		return answer(504, "upload not confirmed: %s\n", err, write,
+		              ctx, statusp);
+	}
 	if (rc < 0 && version == 0) {
 		kc_image_put(img);
 		fs_log(LOG_ERR, name, "upload not stored in etcd: %s", err);
