@@ -128,10 +128,7 @@ start_kvm_fpm() {
 	ASAN_OPTIONS=detect_leaks=0:log_path=$T/asan "$KVM_FPM" -F -c "$T/kvm-fpm.ini" 2>>"$T/kvm-fpm.stderr" &
 	KVM_FPM_PID=$!
 	PIDS="$PIDS $KVM_FPM_PID"
-	for _ in $(seq 100); do
-		grep -q "ready:" "$T/kvm-fpm.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
+	wait_until 10 grep -q "ready:" "$T/kvm-fpm.log" 2>/dev/null && return 0
 	echo "kvm-fpm did not start:"
 	cat "$T/kvm-fpm.log" "$T/kvm-fpm.stderr" 2>/dev/null
 	return 1
