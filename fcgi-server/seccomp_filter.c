@@ -2,6 +2,7 @@
  * serving requests needs; anything else is logged by name and kills the
  * worker with SIGSYS. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -74,7 +75,29 @@ static const struct rule rules[] = {
     ALLOW(madvise),      /* a reset gives fresh guest pages back */
     ALLOW(memfd_create), /* the snapshot of an uploaded program */
     ALLOW(ftruncate),    /* sizing that memfd */
-    ALLOW(fcntl),        /* seals, O_NONBLOCK, GDB's O_ASYNC signal */
+    /* fcntl by command.  Seals, flags (O_NONBLOCK; O_ASYNC for GDB's
+     * ^C), locks.  The owner a socket's signal goes to only the worker
+     * itself: F_SETOWN to another pid (or F_SETOWN_EX, whose struct the
+     * filter cannot read) would have the kernel signal any process of
+     * the worker's uid, the master under the systemd unit. */
+    ALLOW_IF(fcntl, EQ(1, F_DUPFD)),
+    ALLOW_IF(fcntl, EQ(1, F_DUPFD_CLOEXEC)),
+    ALLOW_IF(fcntl, EQ(1, F_GETFD)),
+    ALLOW_IF(fcntl, EQ(1, F_SETFD)),
+    ALLOW_IF(fcntl, EQ(1, F_GETFL)),
+    ALLOW_IF(fcntl, EQ(1, F_SETFL)),
+    ALLOW_IF(fcntl, EQ(1, F_GETLK)),
+    ALLOW_IF(fcntl, EQ(1, F_SETLK)),
+    ALLOW_IF(fcntl, EQ(1, F_SETLKW)),
+    ALLOW_IF(fcntl, EQ(1, F_OFD_GETLK)),
+    ALLOW_IF(fcntl, EQ(1, F_OFD_SETLK)),
+    ALLOW_IF(fcntl, EQ(1, F_OFD_SETLKW)),
+    ALLOW_IF(fcntl, EQ(1, F_ADD_SEALS)),
+    ALLOW_IF(fcntl, EQ(1, F_GET_SEALS)),
+    ALLOW_IF(fcntl, EQ(1, F_GETOWN)),
+    ALLOW_IF(fcntl, EQ(1, F_GETSIG)),
+    ALLOW_IF(fcntl, EQ(1, F_SETSIG)),
+    ALLOW_IF(fcntl, EQ(1, F_SETOWN), EQ(2, SELF)),
 
     /* files: program_dir (upload: temp file, fsync, rename, lock),
      * uploaded programs, log files reopened on SIGUSR1 */

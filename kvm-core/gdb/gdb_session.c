@@ -150,14 +150,26 @@ static unsigned listen_port(int fd)
 	return ntohs(a.sin_port);
 }
 
+/* The socket's signal goes to this thread.  In a process of one thread
+ * (a kvm-fpm worker) that is F_SETOWN to its own pid: an integer, which
+ * the worker's seccomp filter can check (only itself), where
+ * F_SETOWN_EX's struct is behind a pointer it cannot read. */
+static int own_socket(int fd)
+{
+	struct f_owner_ex me = {F_OWNER_TID, gettid()};
+
+	if (me.pid == getpid())
+		return fcntl(fd, F_SETOWN, me.pid);
+	return fcntl(fd, F_SETOWN_EX, &me);
+}
+
 /* GDB's ^C, or the connection dropping, while the guest runs: a signal
  * to this thread interrupts KVM_RUN (see kc_vm_debug_signal). */
 static void watch_while_running(struct kc_gdb *g)
 {
-	struct f_owner_ex me = {F_OWNER_TID, gettid()};
 	int sig = kc_vm_debug_signal(), fl = fcntl(g->fd, F_GETFL);
 
-	if (sig < 0 || fl < 0 || fcntl(g->fd, F_SETOWN_EX, &me) ||
+	if (sig < 0 || fl < 0 || own_socket(g->fd) ||
 	    fcntl(g->fd, F_SETSIG, sig) || fcntl(g->fd, F_SETFL, fl | O_ASYNC))
 		note(g, "cannot watch GDB's connection: ^C will not work");
 }

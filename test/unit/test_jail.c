@@ -272,6 +272,22 @@ static void call_kill_parent(void)
 	kill(parent, 0);
 }
 
+/* O_ASYNC signals a socket's owner: another process is refused */
+static void call_setown_parent(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	fcntl(fd, F_SETOWN, parent);
+}
+
+static void call_setown_ex(void)
+{
+	struct f_owner_ex o = {F_OWNER_PID, parent};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	fcntl(fd, F_SETOWN_EX, &o);
+}
+
 /* fn, run under the filter, dies of SIGSYS and the log names it. */
 static void expect_refused(void (*fn)(void), const char *line)
 {
@@ -315,6 +331,8 @@ Test(seccomp, only_kvm_ioctls_and_only_signals_to_itself)
 	parent = getpid();
 	expect_refused(call_ioctl_not_kvm, "forbidden system call ioctl (16)");
 	expect_refused(call_kill_parent, "forbidden system call kill (62)");
+	expect_refused(call_setown_parent, "forbidden system call fcntl (72)");
+	expect_refused(call_setown_ex, "forbidden system call fcntl (72)");
 }
 
 /* What a worker does outside KVM_RUN: each step exits with its number
@@ -372,6 +390,11 @@ static void worker_calls(void)
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (send(fd, "x", 1, MSG_NOSIGNAL) != -1 || errno == 0)
 		_exit(19);
+	/* GDB's ^C: the socket signals this worker */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fcntl(fd, F_SETOWN, getpid()) || fcntl(fd, F_SETSIG, SIGRTMIN) ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC | O_NONBLOCK))
+		_exit(20);
 	/* qsort of more than 1 KiB (the ELF symbol table) asks sysinfo */
 	qsort_big();
 	fs_log(LOG_NOTICE, NULL, "still alive");
