@@ -137,6 +137,26 @@ static enum kc_gdb_action h_read_regs(struct kc_gdb_proto *p, const char *s,
 	return KC_GDB_NONE;
 }
 
+/* A value register n may take.  RIP must be canonical (bits 63..47
+ * alike): the VM would leave ring 0 to it through SYSRET or IRET, which
+ * fault in ring 0 on such an address, on the user's stack. */
+static bool reg_ok(unsigned n, const uint8_t *val)
+{
+	uint64_t v = 0;
+	int i;
+
+	if (n != KC_GDB_RIP)
+		return true;
+	for (i = 0; i < 8; i++)
+		v |= (uint64_t)val[i] << (8 * i);
+	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
+}
+
+static int put_reg(struct kc_gdb_proto *p, unsigned n, const uint8_t *val)
+{
+	return reg_ok(n, val) ? p->ops->write_reg(p->target, n, val) : -EINVAL;
+}
+
 static enum kc_gdb_action h_write_regs(struct kc_gdb_proto *p, const char *s,
                                        const char *end, struct reply *r)
 {
@@ -148,12 +168,19 @@ static enum kc_gdb_action h_write_regs(struct kc_gdb_proto *p, const char *s,
 		return error(r, E_MALFORMED);
 	if (p->ops->read_regs(p->target, now))
 		return error(r, EFAULT);
-	/* Only the registers that change: some cannot be written. */
+	/* Only the registers that change: some cannot be written.  None is
+	 * written when a new value is refused. */
+	for (n = 0; n < KC_GDB_NREGS; n++) {
+		size_t off = kc_gdb_reg_offset(n), sz = kc_gdb_reg_size(n);
+
+		if (memcmp(regs + off, now + off, sz) && !reg_ok(n, regs + off))
+			return error(r, EINVAL);
+	}
 	for (n = 0; n < KC_GDB_NREGS; n++) {
 		size_t off = kc_gdb_reg_offset(n), sz = kc_gdb_reg_size(n);
 
 		if (memcmp(regs + off, now + off, sz) &&
-		    p->ops->write_reg(p->target, n, regs + off))
+		    put_reg(p, n, regs + off))
 			return error(r, EINVAL);
 	}
 	return say(r, "OK");
@@ -190,7 +217,7 @@ static enum kc_gdb_action h_write_reg(struct kc_gdb_proto *p, const char *s,
 	sz = kc_gdb_reg_size((unsigned)n);
 	if ((size_t)(end - s) != 2 * sz || unhex(s, val, sz))
 		return error(r, E_MALFORMED);
-	if (p->ops->write_reg(p->target, (unsigned)n, val))
+	if (put_reg(p, (unsigned)n, val))
 		return error(r, EINVAL);
 	return say(r, "OK");
 }
@@ -288,7 +315,7 @@ static enum kc_gdb_action resume(struct kc_gdb_proto *p, const char *s,
 		return error(r, E_MALFORMED);
 	for (i = 0; i < 8; i++)
 		pc[i] = (uint8_t)(addr >> (8 * i));
-	if (p->ops->write_reg(p->target, KC_GDB_RIP, pc))
+	if (put_reg(p, KC_GDB_RIP, pc))
 		return error(r, EINVAL);
 	return a;
 }

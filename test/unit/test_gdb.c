@@ -219,12 +219,12 @@ Test(gdb, read_and_write_registers)
 
 	cr_assert_eq(strlen(ask("g")), 2 * KC_GDB_REGS_SIZE);
 	cr_assert_eq(strncmp(out, "000102030405060708", 18), 0);
-	strcpy(g, out);
 	cr_assert_str_eq(ask("p10"), "8081828384858687"); /* rip */
 	cr_assert_str_eq(ask("p11"), "88898a8b");         /* eflags */
 	cr_assert_str_eq(ask("P10=efbeadde00000000"), "OK");
 	cr_assert_str_eq(ask("p10"), "efbeadde00000000");
 	cr_assert_str_eq(ask("P12=00000000"), "E16"); /* cs: read-only */
+	strcpy(g, ask("g"));
 	/* G writes only what changed, so unchanged read-only ones pass. */
 	g[0] = 'f';
 	g[1] = 'f';
@@ -317,6 +317,33 @@ Test(gdb, breakpoints)
 	cr_assert_str_eq(ask("Z"), "E01");
 	cr_assert_str_eq(ask("Zq,1010,1"), "E01");
 	cr_assert_str_eq(ask("Z0,1010,1x"), "E01");
+}
+
+/* RIP only canonical (bits 63..47 alike), by P, G and c/s ADDR */
+Test(gdb, rip_only_canonical)
+{
+	char g[2 * KC_GDB_REGS_SIZE + 2];
+	enum kc_gdb_action a;
+	size_t rip = 2 * kc_gdb_reg_offset(KC_GDB_RIP);
+
+	cr_assert_str_eq(ask("P10=0000000000800000"), "E16"); /* 1 << 47 */
+	cr_assert_str_eq(ask("P10=000000000000ff7f"), "E16");
+	cr_assert_str_eq(ask("P10=0010000000000000"), "OK");
+	cr_assert_str_eq(ask("P10=00f0ffffffffffff"), "OK"); /* upper half */
+	cr_assert_str_eq(ask("P10=ffffff7f00000000"), "OK");
+	cr_assert_str_eq(ask_n("c800000000000", 13, &a), "E16");
+	cr_assert_eq(a, KC_GDB_NONE);
+	cr_assert_str_eq(ask_n("sdead00000000ffff", 17, &a), "E16");
+	cr_assert_eq(a, KC_GDB_NONE);
+	cr_assert_str_eq(ask("p10"), "ffffff7f00000000");
+	/* G: refused whole, the other registers unchanged */
+	strcpy(g, ask("g"));
+	memcpy(g, "ff", 2);
+	memcpy(g + rip, "0000000000000080", 16);
+	snprintf(out, sizeof(out), "G%s", g);
+	cr_assert_str_eq(ask_n(out, strlen(out), &a), "E16");
+	cr_assert_str_eq(ask("p10"), "ffffff7f00000000");
+	cr_assert_neq(fk.regs[0], 0xff);
 }
 
 Test(gdb, resume_actions)
