@@ -48,14 +48,23 @@ struct sb_vms {
 	uint64_t count, bytes;
 };
 
-struct fs_scoreboard {
-	size_t size;
-	unsigned max_workers, max_tenants;
+/* The pool's figures, first in the shared mapping.  Plain data: no
+ * process takes a size or an address from shared memory. */
+struct sb_head {
 	char pool[FS_SB_POOL_MAX + 1];
 	uint64_t start_time, accepted;
 	uint32_t listen_queue, max_listen_queue;
 	uint32_t store_waiting; /* fs_sb_set_store_waiting */
-	/* Into this same mapping, made before fork: valid in every worker. */
+};
+
+/* Each process's own handle (malloc'd before fork, so a private copy in
+ * every worker): the sizes and addresses the master indexes with stay
+ * out of the memory workers write, where a compromised worker could
+ * point the master's next write anywhere. */
+struct fs_scoreboard {
+	size_t size;
+	unsigned max_workers, max_tenants;
+	struct sb_head *head;
 	struct sb_worker *workers;
 	struct sb_tenant *tenants;
 	struct sb_vms *vms;
@@ -78,7 +87,7 @@ static uint64_t wall_s(void)
 
 struct fs_scoreboard *fs_sb_create(unsigned max_workers, unsigned max_tenants)
 {
-	size_t hdr = SB_ALIGN(sizeof(struct fs_scoreboard));
+	size_t hdr = SB_ALIGN(sizeof(struct sb_head));
 	size_t wsize = (size_t)max_workers * sizeof(struct sb_worker);
 	size_t tsize = (size_t)max_tenants * sizeof(struct sb_tenant);
 	uint64_t vsize =
@@ -95,16 +104,21 @@ struct fs_scoreboard *fs_sb_create(unsigned max_workers, unsigned max_tenants)
 		errno = E2BIG;
 		return NULL;
 	}
+	sb = malloc(sizeof(*sb));
+	if (sb == NULL)
+		return NULL;
 	base = mmap(NULL, hdr + wsize + tsize + vsize, PROT_READ | PROT_WRITE,
 	            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED)
+	if (base == MAP_FAILED) {
+		free(sb);
 		return NULL;
-	sb = (struct fs_scoreboard *)base;
+	}
 	sb->size = hdr + wsize + tsize + vsize;
 	sb->max_workers = max_workers;
 	sb->max_tenants = max_tenants;
-	strcpy(sb->pool, "kvm-fpm");
-	sb->start_time = wall_s();
+	sb->head = (struct sb_head *)base;
+	strcpy(sb->head->pool, "kvm-fpm");
+	sb->head->start_time = wall_s();
 	sb->workers = (struct sb_worker *)(base + hdr);
 	sb->tenants = (struct sb_tenant *)(base + hdr + wsize);
 	sb->vms = (struct sb_vms *)(base + hdr + wsize + tsize);
@@ -115,15 +129,23 @@ struct fs_scoreboard *fs_sb_create(unsigned max_workers, unsigned max_tenants)
 
 void fs_sb_destroy(struct fs_scoreboard *sb)
 {
-	if (sb)
-		munmap(sb, sb->size);
+	if (sb) {
+		munmap(sb->head, sb->size);
+		free(sb);
+	}
+}
+
+void *fs_sb_shared(const struct fs_scoreboard *sb, size_t *size)
+{
+	*size = sb->size;
+	return sb->head;
 }
 
 int fs_sb_set_pool(struct fs_scoreboard *sb, const char *name)
 {
 	if (strlen(name) > FS_SB_POOL_MAX)
 		return -ENAMETOOLONG;
-	strcpy(sb->pool, name);
+	strcpy(sb->head->pool, name);
 	return 0;
 }
 
@@ -167,7 +189,8 @@ static void name_load(char *dst, const char *src)
 /* Master only: the seqlock writer side; it wraps a whole slot rewrite. */
 static void tenant_rewrite(struct sb_tenant *t, const char *name)
 {
-	uint32_t seq = __atomic_load_n(&t->seq, RELAXED);
+	/* even, whatever a worker wrote there: the rewrite ends readable */
+	uint32_t seq = __atomic_load_n(&t->seq, RELAXED) & ~1u;
 
 	__atomic_store_n(&t->seq, seq + 1, RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -232,22 +255,24 @@ uint64_t fs_sb_program_bump(struct fs_scoreboard *sb, int idx)
 void fs_sb_set_store_waiting(struct fs_scoreboard *sb, bool waiting)
 {
 	if (sb)
-		__atomic_store_n(&sb->store_waiting, waiting, __ATOMIC_RELEASE);
+		__atomic_store_n(&sb->head->store_waiting, waiting,
+		                 __ATOMIC_RELEASE);
 }
 
 bool fs_sb_store_waiting(const struct fs_scoreboard *sb)
 {
-	return sb && __atomic_load_n(&sb->store_waiting, __ATOMIC_ACQUIRE);
+	return sb &&
+	       __atomic_load_n(&sb->head->store_waiting, __ATOMIC_ACQUIRE);
 }
 
 void fs_sb_set_listen_queue(struct fs_scoreboard *sb, unsigned len)
 {
-	uint32_t max = __atomic_load_n(&sb->max_listen_queue, RELAXED);
+	uint32_t max = __atomic_load_n(&sb->head->max_listen_queue, RELAXED);
 
-	__atomic_store_n(&sb->listen_queue, len, RELAXED);
+	__atomic_store_n(&sb->head->listen_queue, len, RELAXED);
 	/* The master is the only writer: no CAS needed. */
 	if (len > max)
-		__atomic_store_n(&sb->max_listen_queue, len, RELAXED);
+		__atomic_store_n(&sb->head->max_listen_queue, len, RELAXED);
 }
 
 /* Zero a worker's VM row; the worker in it is gone or not started yet. */
@@ -293,7 +318,7 @@ void fs_sb_request_begin(struct fs_scoreboard *sb, unsigned slot,
 {
 	struct sb_worker *w = worker(sb, slot);
 
-	__atomic_fetch_add(&sb->accepted, 1, RELAXED);
+	__atomic_fetch_add(&sb->head->accepted, 1, RELAXED);
 	if (!w)
 		return;
 	__atomic_store_n(&w->tenant, tenant(sb, tenant_idx) ? tenant_idx : -1,
@@ -492,12 +517,14 @@ int fs_sb_snapshot(const struct fs_scoreboard *sb, struct fs_sb_snapshot *out)
 		out->workers = NULL;
 		return -ENOMEM;
 	}
-	memcpy(out->pool, sb->pool, sizeof(out->pool));
-	out->start_time = sb->start_time;
-	out->start_since = now > sb->start_time ? now - sb->start_time : 0;
-	out->accepted = __atomic_load_n(&sb->accepted, RELAXED);
-	out->listen_queue = __atomic_load_n(&sb->listen_queue, RELAXED);
-	out->max_listen_queue = __atomic_load_n(&sb->max_listen_queue, RELAXED);
+	memcpy(out->pool, sb->head->pool, sizeof(out->pool));
+	out->pool[sizeof(out->pool) - 1] = '\0'; /* as a worker left it */
+	out->start_time = sb->head->start_time;
+	out->start_since = now > out->start_time ? now - out->start_time : 0;
+	out->accepted = __atomic_load_n(&sb->head->accepted, RELAXED);
+	out->listen_queue = __atomic_load_n(&sb->head->listen_queue, RELAXED);
+	out->max_listen_queue =
+	    __atomic_load_n(&sb->head->max_listen_queue, RELAXED);
 	out->nworkers = sb->max_workers;
 	for (unsigned i = 0; i < sb->max_tenants; i++)
 		used[i] = snap_tenant(&sb->tenants[i], i, &by_slot[i]);

@@ -80,6 +80,11 @@ struct fs_scoreboard *fs_sb_create(unsigned max_workers, unsigned max_tenants);
 /* Unmap sb (NULL is fine).  Each process holding the mapping may call it. */
 void fs_sb_destroy(struct fs_scoreboard *sb);
 
+/* The mapping every worker shares (*size bytes): all that a worker can
+ * write.  Only data lies there; the tests write it as a compromised
+ * worker would. */
+void *fs_sb_shared(const struct fs_scoreboard *sb, size_t *size);
+
 /* Master, before forking: name the pool.  0, or -ENAMETOOLONG. */
 int fs_sb_set_pool(struct fs_scoreboard *sb, const char *name);
 

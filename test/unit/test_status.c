@@ -230,6 +230,49 @@ Test(scoreboard, tenant_slots)
 	fs_sb_destroy(sb);
 }
 
+/* A compromised worker writes every byte it shares with the master;
+ * what the master does next stays in the mapping, names stay strings. */
+Test(scoreboard, a_worker_writing_all_of_it_moves_nothing_of_the_masters)
+{
+	struct fs_scoreboard *sb = fs_sb_create(2, 2);
+	struct fs_sb_snapshot s;
+	size_t size;
+	void *shared;
+	pid_t pid;
+	int st;
+
+	cr_assert_not_null(sb);
+	cr_assert_eq(fs_sb_tenant_slot(sb, "a"), 0);
+	fs_sb_worker_start(sb, 0, 4242);
+	shared = fs_sb_shared(sb, &size);
+	pid = fork();
+	if (pid == 0) {
+		memset(shared, 0x41, size);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert_eq(st, 0);
+	/* the master's side: a worker gone, another started, a slot */
+	fs_sb_worker_gone(sb, 0);
+	fs_sb_worker_start(sb, 1, 4343);
+	fs_sb_request_begin(sb, 1, 0);
+	fs_sb_request_end(sb, 1, 0, 200, FS_SB_OK, 1000);
+	fs_sb_set_listen_queue(sb, 3);
+	cr_assert_eq(fs_sb_tenant_slot(sb, "b"), -ENOSPC);
+	fs_sb_tenant_release(sb, 1);
+	cr_assert_eq(fs_sb_tenant_slot(sb, "b"), 1);
+	cr_assert_eq(fs_sb_snapshot(sb, &s), 0);
+	cr_assert_eq(s.nworkers, 2);
+	cr_assert_eq(strlen(s.pool), FS_SB_POOL_MAX);
+	cr_assert_eq(s.workers[1].pid, 4343);
+	/* a's slot reads as being rewritten for ever (an odd seqlock): the
+	 * status page leaves it out; b's, rewritten by the master, reads */
+	cr_assert_eq(s.ntenants, 1);
+	cr_assert_str_eq(s.tenants[0].name, "b");
+	fs_sb_snapshot_free(&s);
+	fs_sb_destroy(sb);
+}
+
 Test(scoreboard, create_limits)
 {
 	errno = 0;
