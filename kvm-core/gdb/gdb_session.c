@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "gdb_vm.h"
@@ -94,6 +95,9 @@ static void send_raw(struct kc_gdb *g, const char *p, size_t len)
 
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			note(g, "GDB took no reply for %.1fs: dropping it",
+			     (double)g->cfg->wait_ns / 1e9);
 		if (k <= 0) {
 			g->lost = true;
 			return;
@@ -178,6 +182,9 @@ static void watch_while_running(struct kc_gdb *g)
 static int connect_gdb(struct kc_gdb *g, const char *where)
 {
 	uint64_t ms = g->cfg->wait_ns / 1000000;
+	struct timeval send_bound = {
+	    .tv_sec = (time_t)(g->cfg->wait_ns / 1000000000),
+	    .tv_usec = (suseconds_t)(g->cfg->wait_ns % 1000000000 / 1000)};
 	int one = 1;
 
 	if (g->lfd < 0) {
@@ -202,6 +209,10 @@ static int connect_gdb(struct kc_gdb *g, const char *where)
 	if (g->fd < 0)
 		return -1;
 	setsockopt(g->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A debugger that stops reading is dropped after the same wait,
+	 * rather than holding the worker in send() for ever. */
+	setsockopt(g->fd, SOL_SOCKET, SO_SNDTIMEO, &send_bound,
+	           sizeof(send_bound));
 	watch_while_running(g);
 	memset(&g->rx, 0, sizeof(g->rx));
 	g->in_pos = g->in_len = 0;

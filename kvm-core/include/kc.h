@@ -155,7 +155,8 @@ typedef void kc_debug_log_fn(void *ctx, const char *msg);
 struct kc_debug {
 	int listen_fd;      /* a listening socket the caller owns, or -1: */
 	uint16_t port;      /* then 127.0.0.1:port is bound for a stop */
-	uint64_t wait_ns;   /* how long a stop waits for GDB to connect */
+	uint64_t wait_ns;   /* how long a stop waits for GDB to connect,
+	                       and GDB may leave a reply unread */
 	bool counts_time;   /* stopped time counts to max_request_time */
 	bool stop_at_entry; /* stop at the first instruction of my_backend */
 	bool stop_on_breakpoint; /* breakpoint() stops */

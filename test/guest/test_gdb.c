@@ -1,8 +1,12 @@
 /* Guest tests for the GDB stub: a client thread speaks raw packets over
  * loopback TCP to a request running under kc_vm_request_debug. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,12 +99,15 @@ static uint64_t c_reg(struct client *c, unsigned n)
 /* ---- a request under the debugger, in this thread; the client in
  * another ---- */
 
+static atomic_bool request_ended;
+
 struct session {
 	struct guest g;
 	struct kc_debug dbg;
 	int port;
 	void (*script)(struct client *c, struct session *s);
-	uint64_t addr; /* for the scripts */
+	uint64_t addr;    /* for the scripts */
+	uint64_t wait_ns; /* the debugger's wait, when not 5 s */
 	char log[2048];
 };
 
@@ -138,11 +145,12 @@ static enum kc_status run_session(struct session *s, const char *url)
 	cr_assert_geq(s->dbg.listen_fd, 0);
 	getsockname(s->dbg.listen_fd, (struct sockaddr *)&a, &len);
 	s->port = ntohs(a.sin_port);
-	s->dbg.wait_ns = 5000000000ULL;
+	s->dbg.wait_ns = s->wait_ns ? s->wait_ns : 5000000000ULL;
 	s->dbg.log = log_line;
 	s->dbg.log_ctx = s;
 	pthread_create(&t, NULL, client_thread, s);
 	st = kc_vm_request_debug(s->g.vm, &req, &s->g.res, &s->dbg);
+	atomic_store(&request_ended, true);
 	pthread_join(t, NULL);
 	close(s->dbg.listen_fd);
 	return st;
@@ -342,6 +350,53 @@ Test(gdb_guest, fault_stop_then_dropped_connection)
 	cr_assert_eq(kc_vm_reset(s.g.vm), 0);
 	cr_assert_eq(guest_get(&s.g, "/"), KC_ERR_FAULT);
 	cr_assert(strstr(s.g.res.error, "page fault"), "%s", s.g.res.error);
+	guest_free(&s.g);
+}
+
+/* A debugger that asks and stops reading.  Its socket is non-blocking:
+ * it asks until the worker stops taking its packets (send buffers full
+ * both ways), then waits for the request to end.  A worker that waits
+ * in send() for ever never ends it: the wait gives up (a bound for a
+ * hang, far above the 1 s under test) and closes, which fails the test. */
+static bool ended_by_the_worker;
+
+static void asks_and_reads_nothing(struct client *c, struct session *s)
+{
+	int i, rcv = 4096, fl = fcntl(c->fd, F_GETFL);
+	struct pollfd p = {c->fd, POLLOUT, 0};
+
+	(void)s;
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+	for (;;) {
+		if (send(c->fd, "$g#67", 5, MSG_NOSIGNAL) == 5)
+			continue;
+		if (errno != EAGAIN || poll(&p, 1, 2000) != 1)
+			break;
+	}
+	for (i = 0; i < 1200 && !atomic_load(&request_ended); i++)
+		usleep(50000);
+	ended_by_the_worker = atomic_load(&request_ended);
+}
+
+Test(gdb_guest, a_debugger_that_stops_reading_is_dropped)
+{
+	struct session s;
+	enum kc_status st;
+
+	memset(&s, 0, sizeof(s));
+	guest_boot(&s.g, P("ok"), NULL);
+	s.dbg.stop_at_entry = true;
+	s.script = asks_and_reads_nothing;
+	s.wait_ns = 1000000000ULL;
+	atomic_store(&request_ended, false);
+	st = run_session(&s, "/");
+	cr_assert(ended_by_the_worker, "the worker waited in send() for ever");
+	cr_assert_eq(st, KC_ERR_FAULT);
+	cr_assert(strstr(s.g.res.error, "connection dropped"), "%s",
+	          s.g.res.error);
+	cr_assert(strstr(s.log, "GDB took no reply for 1.0s: dropping it"),
+	          "%s", s.log);
 	guest_free(&s.g);
 }
 
