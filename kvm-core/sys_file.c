@@ -233,14 +233,35 @@ static bool is_urandom(const char *path)
 	       strcmp(path, "/dev/random") == 0;
 }
 
-/* Open for reading; a FIFO or device inside the tree is refused (O_NONBLOCK
- * keeps the open itself from waiting on one). */
+/* Only a regular file or a directory: its type is looked at through an
+ * O_PATH fd, which opens nothing, so that a FIFO or device node in the
+ * tree never sees an open (a writer waiting on the FIFO, a driver's open
+ * routine).  -EACCES otherwise. */
+static int plain_file(struct kc_vm *vm, int64_t dirfd, const char *path,
+                      uint64_t flags, struct stat *st)
+{
+	int fd = resolve_path(vm, dirfd, path, O_PATH | flags), r;
+
+	if (fd < 0)
+		return fd;
+	r = fstat(fd, st) ? -errno : 0;
+	close(fd);
+	if (r == 0 && S_ISLNK(st->st_mode))
+		r = -ELOOP; /* O_NOFOLLOW's answer, as open gives it */
+	else if (r == 0 && !S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
+		r = -EACCES;
+	return r;
+}
+
+/* Open for reading, a regular file or a directory.  What the open found
+ * must be what plain_file saw (the tree changing in between is
+ * refused); O_NONBLOCK keeps that open from waiting in any case. */
 static int64_t file_open(struct kc_vm *vm, int64_t dirfd, uint64_t path_gva,
                          uint64_t flags)
 {
 	const char *path;
 	struct kc_file *e;
-	struct stat st;
+	struct stat st, seen;
 	int slot, fd, r = guest_str(vm, path_gva, &path);
 
 	if (r)
@@ -270,12 +291,17 @@ static int64_t file_open(struct kc_vm *vm, int64_t dirfd, uint64_t path_gva,
 		e->cloexec = flags & O_CLOEXEC;
 		return slot;
 	}
+	r = plain_file(vm, dirfd, path, flags & (O_DIRECTORY | O_NOFOLLOW),
+	               &seen);
+	if (r)
+		return r;
 	fd = resolve_path(vm, dirfd, path,
 	                  O_RDONLY | O_NONBLOCK |
 	                      (flags & (O_DIRECTORY | O_NOFOLLOW)));
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+	if (fstat(fd, &st) || st.st_dev != seen.st_dev ||
+	    st.st_ino != seen.st_ino) {
 		close(fd);
 		return -EACCES;
 	}

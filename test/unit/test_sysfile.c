@@ -6,12 +6,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fake_vm.h"
@@ -191,6 +193,51 @@ Test(sysfile, paths_never_leave_the_tree)
 	cr_assert_eq(open_path(path, O_RDONLY), -ENOENT);
 	cr_assert_eq(open_path("/data/fifo", O_RDONLY), -EACCES,
 	             "no FIFOs or devices");
+}
+
+/* A FIFO's type is seen without opening it: a writer waiting for a
+ * reader (as a device's driver would run its open) stays waiting. */
+Test(sysfile, a_fifo_is_refused_without_being_opened)
+{
+	char fifo[128], sc[64] = "";
+	struct pollfd pf;
+	int p[2], i, fd;
+	pid_t pid;
+
+	snprintf(fifo, sizeof(fifo), "%s/data/fifo", base);
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		fd = open(fifo, O_WRONLY); /* until a reader opens it */
+		if (write(p[1], "o", 1) != 1)
+			_exit(2);
+		_exit(fd < 0);
+	}
+	close(p[1]);
+	/* the writer in open() (2) or openat() (257) */
+	snprintf(fifo, sizeof(fifo), "/proc/%d/syscall", (int)pid);
+	for (i = 0; i < 1000 && strncmp(sc, "257 ", 4) && strncmp(sc, "2 ", 2);
+	     i++) {
+		FILE *f = fopen(fifo, "r");
+
+		sc[0] = 0;
+		if (f && fgets(sc, sizeof(sc), f) == NULL)
+			sc[0] = 0;
+		if (f)
+			fclose(f);
+		usleep(1000);
+	}
+	cr_assert(strncmp(sc, "257 ", 4) == 0 || strncmp(sc, "2 ", 2) == 0,
+	          "the writer is not waiting in open: %s", sc);
+	cr_assert_eq(open_path("/data/fifo", O_RDONLY), -EACCES);
+	cr_assert_eq(open_path("/data/fifo", O_RDONLY | O_DIRECTORY), -ENOTDIR);
+	cr_assert_eq(open_path("/data/dirlink", O_RDONLY | O_NOFOLLOW), -ELOOP);
+	pf = (struct pollfd){p[0], POLLIN, 0};
+	i = poll(&pf, 1, 300);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(p[0]);
+	cr_assert_eq(i, 0, "the FIFO was opened: its writer went on");
 }
 
 Test(sysfile, writes_are_erofs)
