@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "etcd.h"
 
@@ -108,7 +110,72 @@ void fs_etcd_close(struct fs_etcd *e)
 	free(e->ep);
 	if (e->curl)
 		curl_easy_cleanup(e->curl);
+	free(e->conns);
 	memset(e, 0, sizeof(*e));
+}
+
+void fs_etcd_forget(struct fs_etcd *e)
+{
+	size_t i;
+
+	for (i = 0; e->conns && i < FS_ETCD_CONNS; i++)
+		if (e->conns[i] >= 0)
+			close(e->conns[i]);
+	memset(e, 0, sizeof(*e));
+}
+
+/* libcurl's sockets, recorded so that a child can close them; close on
+ * exec too.  None past FS_ETCD_CONNS (twice what libcurl keeps). */
+static curl_socket_t open_conn(void *ctx, curlsocktype purpose,
+                               struct curl_sockaddr *a)
+{
+	int *conns = ctx, i, fd;
+
+	(void)purpose;
+	for (i = 0; i < FS_ETCD_CONNS && conns[i] >= 0; i++)
+		;
+	if (i == FS_ETCD_CONNS)
+		return CURL_SOCKET_BAD;
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd < 0)
+		return CURL_SOCKET_BAD;
+	conns[i] = fd;
+	return fd;
+}
+
+static int close_conn(void *ctx, curl_socket_t fd)
+{
+	int *conns = ctx, i;
+
+	for (i = 0; i < FS_ETCD_CONNS; i++)
+		if (conns[i] == fd)
+			conns[i] = -1;
+	return close(fd);
+}
+
+/* Again after every curl_easy_reset, which forgets them. */
+static void record_conns(struct fs_etcd *e)
+{
+	curl_easy_setopt(e->curl, CURLOPT_OPENSOCKETFUNCTION, open_conn);
+	curl_easy_setopt(e->curl, CURLOPT_OPENSOCKETDATA, e->conns);
+	curl_easy_setopt(e->curl, CURLOPT_CLOSESOCKETFUNCTION, close_conn);
+	curl_easy_setopt(e->curl, CURLOPT_CLOSESOCKETDATA, e->conns);
+	curl_easy_setopt(e->curl, CURLOPT_MAXCONNECTS, (long)FS_ETCD_CONNS / 2);
+}
+
+static CURL *new_handle(struct fs_etcd *e)
+{
+	int i;
+
+	e->conns = malloc(FS_ETCD_CONNS * sizeof(*e->conns));
+	if (e->conns == NULL)
+		return NULL;
+	for (i = 0; i < FS_ETCD_CONNS; i++)
+		e->conns[i] = -1;
+	e->curl = curl_easy_init();
+	if (e->curl)
+		record_conns(e);
+	return e->curl;
 }
 
 static int add_endpoint(struct fs_etcd *e, const char *s, size_t n)
@@ -155,7 +222,7 @@ int fs_etcd_open(struct fs_etcd *e, const char *endpoints, char *err,
 		r = -EINVAL;
 	}
 	if (r == 0) {
-		e->curl = curl_easy_init();
+		e->curl = new_handle(e);
 		r = e->curl ? 0 : -ENOMEM;
 	}
 	if (r == -ENOMEM)
@@ -225,6 +292,7 @@ static int post_one(struct fs_etcd *e, size_t i, const char *path,
 
 	snprintf(url, sizeof(url), "%s%s", e->ep[i], path);
 	curl_easy_reset(e->curl);
+	record_conns(e);
 	set_common(e->curl, hdr);
 	curl_easy_setopt(e->curl, CURLOPT_URL, url);
 	curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, e->timeout_ms);

@@ -15,11 +15,17 @@
  */
 #define FS_ETCD_MAX_VALUE ((3u << 19) - (16u << 10))
 
+/* Sockets to etcd members open at once: libcurl keeps half as many
+ * between calls, the rest is room for one that opens as another closes. */
+#define FS_ETCD_CONNS 8
+
 struct fs_etcd {
 	char **ep;       /* "http://host:port", without a trailing slash */
 	size_t nep, cur; /* cur: the endpoint that answered last */
 	long timeout_ms; /* a whole unary call on one endpoint */
 	void *curl;      /* CURL *, reused for keep-alive */
+	int *conns;      /* FS_ETCD_CONNS sockets libcurl holds, or -1;
+	                    malloc'd, as libcurl keeps its address */
 };
 
 /* One key's value; val is malloc'd (and NUL-terminated, for text). */
@@ -38,6 +44,14 @@ struct fs_etcd_kv {
 int fs_etcd_open(struct fs_etcd *e, const char *endpoints, char *err,
                  size_t errlen);
 void fs_etcd_close(struct fs_etcd *e);
+
+/*
+ * In a child after fork: close the connections to etcd it inherited,
+ * without a word on them (the parent goes on using them), and drop e
+ * without freeing it.  A worker must hold no connection of the master's
+ * to etcd: it could write the store with it.
+ */
+void fs_etcd_forget(struct fs_etcd *e);
 
 /*
  * The value of key into *kv (free with fs_etcd_kv_free) and the store's

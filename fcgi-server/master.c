@@ -101,13 +101,20 @@ static const int master_signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT,
 
 /* In a new child: the master's ends of the workers' upload sockets are
  * not its business (a worker must not read another's uploads). */
-static void close_store_fds(struct master *m)
+/* In a new child: what only the master uses.  Its connections to etcd
+ * too: a worker could write the store with them. */
+static void drop_masters_fds(struct master *m)
 {
 	unsigned i;
 
 	for (i = 0; i < m->nkids; i++)
 		if (m->kids[i].store_fd >= 0)
 			close(m->kids[i].store_fd);
+	if (m->pid_fd >= 0)
+		close(m->pid_fd); /* the lock stays with the master's fd */
+	if (m->status_fd >= 0)
+		close(m->status_fd);
+	fs_etcd_forget(&m->store);
 }
 
 /* In a new child: the default signals, but for SIGINT.  A terminal's
@@ -137,11 +144,7 @@ static void worker_main(struct master *m, unsigned slot)
 	child_signals(); /* SIGTERM: stop now */
 	set_handler(SIGQUIT, on_worker_signal);
 	set_handler(SIGUSR1, on_worker_signal);
-	if (m->pid_fd >= 0)
-		close(m->pid_fd); /* the lock stays with the master's fd */
-	if (m->status_fd >= 0)
-		close(m->status_fd);
-	close_store_fds(m);
+	drop_masters_fds(m);
 	fs_sb_worker_start(m->sb, slot, getpid());
 	if (fs_server_init(&srv, &m->conf, &m->tenants, m->sb, (int)slot))
 		_exit(1);
@@ -316,11 +319,7 @@ static void watcher_main(struct master *m)
 	char err[512];
 
 	child_signals();
-	close_store_fds(m);
-	if (m->pid_fd >= 0)
-		close(m->pid_fd);
-	if (m->status_fd >= 0)
-		close(m->status_fd);
+	drop_masters_fds(m);
 	close(m->fcgi_fd);
 	if (m->scgi_fd >= 0)
 		close(m->scgi_fd);

@@ -150,6 +150,48 @@ Test(etcd, put_then_get_returns_the_same_bytes)
 	             -ENOENT);
 }
 
+/* Sockets of this process connected to etcd's client port. */
+static int etcd_conns(void)
+{
+	char path[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++) {
+		struct sockaddr_in a;
+		socklen_t len = sizeof(a);
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (access(path, F_OK) == 0 &&
+		    getpeername(fd, (struct sockaddr *)&a, &len) == 0 &&
+		    a.sin_family == AF_INET && ntohs(a.sin_port) == client_port)
+			n++;
+	}
+	return n;
+}
+
+/* A worker forked after the master's first commit holds none of its
+ * connections to etcd; the master's own go on. */
+Test(etcd, a_child_closes_the_connections_it_inherited)
+{
+	pid_t pid;
+	int st;
+
+	cr_assert_eq(fs_etcd_put(&e, "/t/c", "1", 1, err, sizeof(err)), 0, "%s",
+	             err);
+	cr_assert_geq(etcd_conns(), 1, "libcurl kept its connection");
+	pid = fork();
+	if (pid == 0) {
+		fs_etcd_forget(&e);
+		_exit(etcd_conns());
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	          "the child kept %d connections to etcd", WEXITSTATUS(st));
+	cr_assert_geq(etcd_conns(), 1);
+	cr_assert_eq(fs_etcd_put(&e, "/t/c", "2", 1, err, sizeof(err)), 0, "%s",
+	             err);
+}
+
 Test(etcd, a_prefix_reads_its_keys_and_no_others)
 {
 	struct fs_etcd_kv kv[4];
