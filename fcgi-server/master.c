@@ -9,351 +9,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fcgi.h"
+#include "jail.h"
 #include "listen.h"
 #include "listenq.h"
 #include "log.h"
-#include "fcgi.h"
-#include "jail.h"
 #include "master.h"
+#include "master_int.h"
 #include "pidfile.h"
 #include "scoreboard.h"
-#include "seccomp_filter.h"
 #include "server.h"
 #include "store.h"
-#include "worker.h"
 
 #define STOP_GRACE_S 30 /* SIGQUIT: in-flight requests may take this */
 #define STOP_TERM_S  5  /* then SIGTERM, then SIGKILL after this */
-#define EXIT_NO_JAIL 78 /* a worker could not drop its privileges */
 
-struct child {
-	pid_t pid;
-	unsigned gen;
-	unsigned slot; /* in the scoreboard */
-	int store_fd;  /* program_store = etcd: its uploads come here; or -1 */
-};
-
-struct master {
-	const char *conf_path;
-	struct fs_conf conf;
-	struct fs_tenants tenants;
-	int fcgi_fd, scgi_fd;
-	unsigned gen;
-	struct child *kids;
-	unsigned nkids, cap;
-	struct fs_scoreboard *sb;
-	unsigned sb_workers; /* worker slots in sb */
-	int status_fd;       /* status_listen, served here; or -1 */
-	struct fs_server status_srv;
-	struct fs_jail jail; /* whom the workers run as */
-	char *pid_path;      /* the pid file, as at start; or NULL */
-	int pid_fd;          /* its locked fd, or -1 */
-	bool allow_root;     /* -R: workers may keep uid 0 */
-	int stopping;        /* 0, SIGQUIT or SIGTERM */
-	time_t stop_since;
-	/* program_store = etcd: the master commits the workers' uploads
-	 * (they have no network); a child of its own watches etcd. */
-	bool etcd;
-	struct fs_etcd store;
-	int worker_store_fd; /* the next worker's end, during spawn() */
-	pid_t watcher;       /* or 0 */
-	time_t watcher_since;
-};
-
-static int sig_pipe[2] = {-1, -1};
-static volatile sig_atomic_t worker_stop, worker_reopen;
+/* The signal pipe's write end, for on_signal (m->sig_pipe[1]). */
+static int sig_fd = -1;
 
 static void on_signal(int sig)
 {
 	unsigned char b = (unsigned char)sig;
 	int saved = errno;
 
-	if (write(sig_pipe[1], &b, 1) < 0) {
+	if (write(sig_fd, &b, 1) < 0) {
 		/* the pipe is full: signals are already pending */
 	}
 	errno = saved;
-}
-
-static void on_worker_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		worker_reopen = 1;
-	else
-		worker_stop = 1;
-}
-
-static void set_handler(int sig, void (*fn)(int))
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fn;
-	sigemptyset(&sa.sa_mask);
-	sigaction(sig, &sa, NULL);
-}
-
-static const int master_signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT,
-                                     SIGHUP,  SIGUSR1, SIGUSR2};
-
-/* In a new child: the master's ends of the workers' upload sockets are
- * not its business (a worker must not read another's uploads). */
-/* In a new child: what only the master uses.  Its connections to etcd
- * too: a worker could write the store with them. */
-static void drop_masters_fds(struct master *m)
-{
-	unsigned i;
-
-	for (i = 0; i < m->nkids; i++)
-		if (m->kids[i].store_fd >= 0)
-			close(m->kids[i].store_fd);
-	if (m->pid_fd >= 0)
-		close(m->pid_fd); /* the lock stays with the master's fd */
-	if (m->status_fd >= 0)
-		close(m->status_fd);
-	fs_etcd_forget(&m->store);
-}
-
-/* In a new child: the default signals, but for SIGINT.  A terminal's
- * Ctrl-C reaches the whole foreground process group; the master stops
- * its children itself (SIGTERM), so that a stop is not logged as
- * children killed by SIGINT. */
-static void child_signals(void)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(master_signals) / sizeof(int); i++)
-		set_handler(master_signals[i], SIG_DFL);
-	set_handler(SIGINT, SIG_IGN);
-	close(sig_pipe[0]);
-	close(sig_pipe[1]);
-}
-
-static void worker_main(struct master *m, unsigned slot)
-{
-	struct fs_worker_config cfg = {m->fcgi_fd, m->scgi_fd,
-	                               m->conf.max_requests, &worker_stop,
-	                               &worker_reopen};
-	struct fs_server srv;
-	char err[256];
-	int rc;
-
-	child_signals(); /* SIGTERM: stop now */
-	set_handler(SIGQUIT, on_worker_signal);
-	set_handler(SIGUSR1, on_worker_signal);
-	drop_masters_fds(m);
-	fs_sb_worker_start(m->sb, slot, getpid());
-	if (fs_server_init(&srv, &m->conf, &m->tenants, m->sb, (int)slot))
-		_exit(1);
-	srv.store_fd = m->worker_store_fd;
-	/* Nothing of a request is read before the worker is jailed. */
-	if (fs_jail_enter(&m->jail, err, sizeof(err)) ||
-	    fs_seccomp_install(err, sizeof(err))) {
-		fs_log(LOG_ALERT, NULL, "%s", err);
-		_exit(EXIT_NO_JAIL);
-	}
-	rc = fs_worker_run(&srv, &cfg);
-	fs_server_fini(&srv);
-	_exit(rc);
-}
-
-/* A scoreboard slot no living worker holds. */
-static int free_slot(const struct master *m)
-{
-	unsigned s, i;
-
-	for (s = 0; s < m->sb_workers; s++) {
-		for (i = 0; i < m->nkids && m->kids[i].slot != s; i++)
-			;
-		if (i == m->nkids)
-			return (int)s;
-	}
-	return -1;
-}
-
-/* program_store = etcd: a socket pair for the next worker's uploads, the
- * master's end not blocking it for long.  -1s otherwise. */
-static int open_store_fds(struct master *m, int sv[2])
-{
-	struct timeval tv = {2, 0};
-
-	sv[0] = sv[1] = -1;
-	if (!m->etcd)
-		return 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
-		fs_log(LOG_ERR, NULL, "socketpair: %s", strerror(errno));
-		return -1;
-	}
-	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	return 0;
-}
-
-/* Fork one worker of the current generation: false when it could not be
- * (no scoreboard slot, no memory, no fork), logged. */
-static bool spawn(struct master *m)
-{
-	int slot = free_slot(m), sv[2];
-	pid_t pid;
-
-	if (m->nkids == m->cap) {
-		unsigned cap = m->cap ? m->cap * 2 : 16;
-		struct child *k = realloc(m->kids, cap * sizeof(*k));
-
-		if (k == NULL)
-			return false;
-		m->kids = k;
-		m->cap = cap;
-	}
-	if (slot < 0) {
-		fs_log(LOG_ERR, NULL, "no scoreboard slot for a new worker");
-		return false;
-	}
-	/* Workers reload uploaded programs themselves; new ones need not
-	 * each boot what the master can boot once for all of them. */
-	for (size_t i = 0; i < m->tenants.n; i++)
-		fs_tenant_refresh(&m->tenants.v[i], m->sb);
-	if (open_store_fds(m, sv))
-		return false;
-	pid = fork();
-	if (pid < 0) {
-		fs_log(LOG_ERR, NULL, "fork: %s", strerror(errno));
-		if (sv[0] >= 0) {
-			close(sv[0]);
-			close(sv[1]);
-		}
-		return false;
-	}
-	if (pid == 0) {
-		if (sv[0] >= 0)
-			close(sv[0]);
-		m->worker_store_fd = sv[1];
-		worker_main(m, (unsigned)slot);
-	}
-	if (sv[1] >= 0)
-		close(sv[1]);
-	m->kids[m->nkids++] =
-	    (struct child){pid, m->gen, (unsigned)slot, sv[0]};
-	return true;
-}
-
-static unsigned count_gen(const struct master *m, unsigned gen)
-{
-	unsigned i, n = 0;
-
-	for (i = 0; i < m->nkids; i++)
-		n += m->kids[i].gen == gen;
-	return n;
-}
-
-static void signal_kids(struct master *m, int sig, int only_old)
-{
-	unsigned i;
-
-	for (i = 0; i < m->nkids; i++)
-		if (!only_old || m->kids[i].gen != m->gen)
-			kill(m->kids[i].pid, sig);
-}
-
-/* Reap children; replace the current generation's unless stopping. */
-static void reap(struct master *m)
-{
-	int status;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		unsigned i, gen = 0;
-
-		if (pid == m->watcher) {
-			fs_log(m->stopping ? LOG_INFO : LOG_WARNING, NULL,
-			       "the etcd watcher %d ended (status %d)",
-			       (int)pid, status);
-			m->watcher = 0;
-			continue;
-		}
-		for (i = 0; i < m->nkids; i++)
-			if (m->kids[i].pid == pid) {
-				gen = m->kids[i].gen;
-				fs_sb_worker_gone(m->sb, m->kids[i].slot);
-				if (m->kids[i].store_fd >= 0)
-					close(m->kids[i].store_fd);
-				m->kids[i] = m->kids[--m->nkids];
-				break;
-			}
-		if (WIFSIGNALED(status))
-			fs_log(gen == m->gen && !m->stopping ? LOG_WARNING
-			                                     : LOG_INFO,
-			       NULL, "worker %d killed by signal %d", (int)pid,
-			       WTERMSIG(status));
-		else if (WEXITSTATUS(status) != 0 || gen != m->gen)
-			fs_log(LOG_INFO, NULL, "worker %d exited with %d",
-			       (int)pid, WEXITSTATUS(status));
-		/* Fail closed, and do not fork in a loop: a worker that
-		 * cannot be jailed once will not be the next time. */
-		if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NO_JAIL &&
-		    !m->stopping) {
-			fs_log(LOG_ALERT, NULL,
-			       "a worker could not drop its privileges: "
-			       "stopping");
-			m->stopping = SIGTERM;
-			m->stop_since = time(NULL);
-			signal_kids(m, SIGTERM, 0);
-		}
-	}
-	/* A spawn that fails is tried again at the next reap, not at once:
-	 * nothing frees a slot or memory until a child is reaped, and the
-	 * master must go on serving signals and uploads meanwhile. */
-	while (!m->stopping && count_gen(m, m->gen) < m->conf.workers)
-		if (!spawn(m))
-			break;
-}
-
-/* The etcd watcher: a child with the workers' user and no capabilities,
- * but network and no seccomp filter (it talks to etcd); it writes
- * program_dir and bumps the scoreboard, like a worker's upload. */
-static void watcher_main(struct master *m)
-{
-	char err[512];
-
-	child_signals();
-	drop_masters_fds(m);
-	close(m->fcgi_fd);
-	if (m->scgi_fd >= 0)
-		close(m->scgi_fd);
-	if (fs_jail_enter(&m->jail, err, sizeof(err))) {
-		fs_log(LOG_ALERT, NULL, "etcd watcher: %s", err);
-		_exit(EXIT_NO_JAIL);
-	}
-	fs_store_watch_forever(m->conf.etcd_endpoints, m->conf.etcd_prefix,
-	                       &m->tenants, m->sb);
-}
-
-/* At most one a second: a watcher that cannot start must not spin. */
-static void start_watcher(struct master *m)
-{
-	pid_t pid;
-
-	if (!m->etcd || m->stopping || m->watcher ||
-	    time(NULL) == m->watcher_since)
-		return;
-	m->watcher_since = time(NULL);
-	pid = fork();
-	if (pid < 0) {
-		fs_log(LOG_ERR, NULL, "fork: %s", strerror(errno));
-		return;
-	}
-	if (pid == 0)
-		watcher_main(m);
-	m->watcher = pid;
-}
-
-static void stop_watcher(struct master *m)
-{
-	if (m->watcher)
-		kill(m->watcher, SIGTERM);
 }
 
 /* A worker's upload: commit it to etcd (blocking) and answer. */
@@ -423,8 +108,8 @@ static void serve_status_conn(struct master *m)
 	/* A signal (a worker's SIGCHLD) would break the read with EINTR and
 	 * drop the request: keep them pending, for at most the timeouts. */
 	sigemptyset(&hold);
-	for (i = 0; i < sizeof(master_signals) / sizeof(int); i++)
-		sigaddset(&hold, master_signals[i]);
+	for (i = 0; i < FS_MASTER_NSIGNALS; i++)
+		sigaddset(&hold, fs_master_signals[i]);
 	sigprocmask(SIG_BLOCK, &hold, &old);
 	fs_fcgi_serve(&m->status_srv, c);
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -479,7 +164,7 @@ static void reload(struct master *m)
 		return;
 	}
 	/* The watcher watches the old tenants: a new one starts. */
-	stop_watcher(m);
+	fs_kids_stop_watcher(m);
 	fs_etcd_close(&m->store);
 	m->store = store;
 	/* Newly on etcd: out of rotation until caught up; off it: never. */
@@ -495,8 +180,8 @@ static void reload(struct master *m)
 	m->jail = jail;
 	init_status_server(m);
 	m->gen++;
-	reap(m);
-	signal_kids(m, SIGQUIT, 1);
+	fs_kids_reap(m);
+	fs_kids_signal(m, SIGQUIT, 1);
 	fs_log(LOG_NOTICE, NULL, "reloaded %s: %zu tenants", m->conf_path,
 	       m->conf.tenant_count);
 }
@@ -507,7 +192,7 @@ static void handle_signal(struct master *m, int sig)
 
 	switch (sig) {
 	case SIGCHLD:
-		reap(m);
+		fs_kids_reap(m);
 		break;
 	case SIGHUP:
 	case SIGUSR2:
@@ -519,13 +204,13 @@ static void handle_signal(struct master *m, int sig)
 		fs_access_open(m->conf.access_log);
 		/* The workers reopen the new files by name. */
 		fs_jail_grant(&m->jail, &m->conf, err, sizeof(err));
-		signal_kids(m, SIGUSR1, 0);
+		fs_kids_signal(m, SIGUSR1, 0);
 		break;
 	default: /* SIGTERM, SIGINT: now; SIGQUIT: after in-flight requests */
 		m->stopping = sig == SIGQUIT ? SIGQUIT : SIGTERM;
 		m->stop_since = time(NULL);
-		signal_kids(m, m->stopping, 0);
-		stop_watcher(m);
+		fs_kids_signal(m, m->stopping, 0);
+		fs_kids_stop_watcher(m);
 		fs_log(LOG_NOTICE, NULL, "stopping (%s)",
 		       sig == SIGQUIT ? "graceful" : "now");
 	}
@@ -539,10 +224,10 @@ static void escalate(struct master *m)
 	if (m->stopping == SIGQUIT && waited >= STOP_GRACE_S) {
 		m->stopping = SIGTERM;
 		m->stop_since = time(NULL);
-		signal_kids(m, SIGTERM, 0);
+		fs_kids_signal(m, SIGTERM, 0);
 	} else if (m->stopping == SIGTERM && waited >= STOP_TERM_S) {
 		m->stopping = SIGKILL;
-		signal_kids(m, SIGKILL, 0);
+		fs_kids_signal(m, SIGKILL, 0);
 	}
 }
 
@@ -581,8 +266,9 @@ static int setup(struct master *m, int inherited)
 	char err[512];
 	size_t i;
 
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
+	if (pipe2(m->sig_pipe, O_CLOEXEC | O_NONBLOCK))
 		return 1;
+	sig_fd = m->sig_pipe[1];
 	if (prepare_jail(m, &m->conf, &m->jail))
 		return 1;
 	/* Before the listeners: a second master must not take the first's
@@ -596,9 +282,9 @@ static int setup(struct master *m, int inherited)
 			return 1;
 		}
 	}
-	set_handler(SIGPIPE, SIG_IGN);
-	for (i = 0; i < sizeof(master_signals) / sizeof(int); i++)
-		set_handler(master_signals[i], on_signal);
+	fs_set_handler(SIGPIPE, SIG_IGN);
+	for (i = 0; i < FS_MASTER_NSIGNALS; i++)
+		fs_set_handler(fs_master_signals[i], on_signal);
 	if (open_listeners(m, inherited, err, sizeof(err))) {
 		fs_log(LOG_ERR, NULL, "%s", err);
 		return 1;
@@ -644,21 +330,22 @@ static void master_wait(struct master *m)
 		sleep(1);
 		return;
 	}
-	pfd[0] = (struct pollfd){sig_pipe[0], POLLIN, 0};
+	pfd[0] = (struct pollfd){m->sig_pipe[0], POLLIN, 0};
 	pfd[1] = (struct pollfd){m->status_fd, POLLIN, 0};
 	for (i = 0; i < n; i++)
 		pfd[2 + i] = (struct pollfd){m->kids[i].store_fd, POLLIN, 0};
 	ready = poll(pfd, 2 + n, 1000);
 	if (ready == 0 && !m->stopping &&
-	    count_gen(m, m->gen) < m->conf.workers)
-		reap(m); /* a spawn that failed: once a second, not at once */
+	    fs_kids_count(m, m->gen) < m->conf.workers)
+		fs_kids_reap(
+		    m); /* a spawn that failed: once a second, not at once */
 	if (ready > 0) {
 		/* Before the signals: a reap reorders kids[]. */
 		for (i = 0; i < n; i++)
 			if (pfd[2 + i].revents)
 				serve_store(m, &m->kids[i]);
 		if (pfd[0].revents) {
-			k = read(sig_pipe[0], sigs, sizeof(sigs));
+			k = read(m->sig_pipe[0], sigs, sizeof(sigs));
 			for (j = 0; j < k; j++)
 				handle_signal(m, sigs[j]);
 		}
@@ -683,15 +370,15 @@ int fs_master_run(struct fs_conf *conf, const char *conf_path, int inherited,
 		free(m.pid_path);
 		return 1;
 	}
-	reap(&m); /* spawns the first generation */
+	fs_kids_reap(&m); /* spawns the first generation */
 	while (!m.stopping || m.nkids > 0) {
-		start_watcher(&m);
+		fs_kids_start_watcher(&m);
 		master_wait(&m);
 		sample_listen_queue(&m); /* for pages the workers serve */
 		if (m.stopping)
 			escalate(&m);
 	}
-	stop_watcher(&m);
+	fs_kids_stop_watcher(&m);
 	fs_etcd_close(&m.store);
 	if (inherited < 0 && m.conf.listen[0] == '/')
 		unlink(m.conf.listen);
