@@ -1,5 +1,6 @@
-/* The GDB remote serial protocol: framing and one handler per packet,
- * pure functions over buffers (see gdb.h).  The target is behind ops. */
+/* The GDB remote serial protocol: one handler per packet, pure
+ * functions over buffers (see gdb.h).  The target is behind ops; the
+ * framing is in gdb_frame.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,19 +9,6 @@
 
 /* ---- hex and numbers ---------------------------------------------------- */
 
-static const char hexdigits[] = "0123456789abcdef";
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Parse a hex number at *s (up to end), at least one digit, no overflow;
  * advances *s.  0, or -EINVAL. */
 static int parse_hex(const char **s, const char *end, uint64_t *v)
@@ -28,12 +16,12 @@ static int parse_hex(const char **s, const char *end, uint64_t *v)
 	const char *p = *s;
 	uint64_t x = 0;
 
-	if (p == end || hexval(*p) < 0)
+	if (p == end || kc_gdb_hexval(*p) < 0)
 		return -EINVAL;
-	for (; p < end && hexval(*p) >= 0; p++) {
+	for (; p < end && kc_gdb_hexval(*p) >= 0; p++) {
 		if (x >> 60)
 			return -EINVAL;
-		x = (x << 4) | (uint64_t)hexval(*p);
+		x = (x << 4) | (uint64_t)kc_gdb_hexval(*p);
 	}
 	*s = p;
 	*v = x;
@@ -55,7 +43,8 @@ static int unhex(const char *s, uint8_t *out, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = kc_gdb_hexval(s[2 * i]),
+		    lo = kc_gdb_hexval(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
@@ -69,8 +58,8 @@ static size_t tohex(char *out, const uint8_t *in, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		out[2 * i] = hexdigits[in[i] >> 4];
-		out[2 * i + 1] = hexdigits[in[i] & 15];
+		out[2 * i] = kc_gdb_hexdigit(in[i] >> 4);
+		out[2 * i + 1] = kc_gdb_hexdigit(in[i] & 15);
 	}
 	return 2 * n;
 }
@@ -637,86 +626,4 @@ enum kc_gdb_action kc_gdb_handle(struct kc_gdb_proto *p, const char *pkt,
 		r.len = SIZE_MAX;
 	*outlen = r.len;
 	return a;
-}
-
-/* ---- framing ------------------------------------------------------------ */
-
-size_t kc_gdb_frame(const char *payload, size_t len, char *out, size_t cap)
-{
-	uint8_t sum = 0;
-	size_t i;
-
-	if (len > SIZE_MAX - 4 || cap < len + 4)
-		return 0;
-	out[0] = '$';
-	for (i = 0; i < len; i++) {
-		out[1 + i] = payload[i];
-		sum = (uint8_t)(sum + (uint8_t)payload[i]);
-	}
-	out[1 + len] = '#';
-	out[2 + len] = hexdigits[sum >> 4];
-	out[3 + len] = hexdigits[sum & 15];
-	return len + 4;
-}
-
-static enum kc_gdb_event rx_idle(struct kc_gdb_rx *rx, uint8_t c)
-{
-	switch (c) {
-	case '$':
-		rx->state = RX_DATA;
-		rx->len = 0;
-		rx->sum = 0;
-		rx->overflow = false;
-		return KC_GDB_EV_NONE;
-	case '+':
-		return KC_GDB_EV_ACK;
-	case '-':
-		return KC_GDB_EV_NACK;
-	case 0x03:
-		return KC_GDB_EV_INTERRUPT;
-	default:
-		return KC_GDB_EV_NONE; /* noise between packets */
-	}
-}
-
-enum kc_gdb_event kc_gdb_rx_byte(struct kc_gdb_rx *rx, uint8_t c)
-{
-	int v;
-
-	switch (rx->state) {
-	case RX_DATA:
-		if (c == '#') {
-			rx->state = RX_SUM1;
-		} else if (c == '$') { /* a fresh start: drop the partial one */
-			rx->len = 0;
-			rx->sum = 0;
-			rx->overflow = false;
-		} else {
-			rx->sum = (uint8_t)(rx->sum + c);
-			if (rx->len < sizeof(rx->buf))
-				rx->buf[rx->len++] = (char)c;
-			else
-				rx->overflow = true;
-		}
-		return KC_GDB_EV_NONE;
-	case RX_SUM1:
-	case RX_SUM2:
-		v = hexval((char)c);
-		if (v < 0) {
-			rx->state = RX_IDLE;
-			return KC_GDB_EV_BAD;
-		}
-		if (rx->state == RX_SUM1) {
-			rx->want = (uint8_t)(v << 4);
-			rx->state = RX_SUM2;
-			return KC_GDB_EV_NONE;
-		}
-		rx->want |= (uint8_t)v;
-		rx->state = RX_IDLE;
-		if (rx->want != rx->sum)
-			return KC_GDB_EV_BAD;
-		return rx->overflow ? KC_GDB_EV_TOO_LONG : KC_GDB_EV_PACKET;
-	default:
-		return rx_idle(rx, c);
-	}
 }

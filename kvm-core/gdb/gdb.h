@@ -101,6 +101,10 @@ enum kc_gdb_action kc_gdb_handle(struct kc_gdb_proto *p, const char *pkt,
 /* The stop reply for p->stop ("T05thread:1;swbreak:;"): length written. */
 size_t kc_gdb_stop_reply(const struct kc_gdb_proto *p, char *out, size_t cap);
 
+/* A hex digit's value, or -1; the lower-case digit for v's low 4 bits. */
+int kc_gdb_hexval(char c);
+char kc_gdb_hexdigit(unsigned v);
+
 /* Frame payload as "$payload#xx" into out; the length, or 0 when it does
  * not fit.  The payload must already be escaped. */
 size_t kc_gdb_frame(const char *payload, size_t len, char *out, size_t cap);
