@@ -103,10 +103,4 @@ int fs_etcd_watch(struct fs_etcd *e, const char *prefix, int64_t start,
 
 void fs_etcd_kv_free(struct fs_etcd_kv *kv);
 
-/* RFC 4648 base64 of src[0..len) into dst (room for 4*((len+2)/3)+1). */
-void fs_base64_encode(const void *src, size_t len, char *dst);
-
-/* Decode src[0..len) into dst (room for 3*len/4); the length, or -EINVAL. */
-long fs_base64_decode(const char *src, size_t len, void *dst);
-
 #endif

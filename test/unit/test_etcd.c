@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "etcd.h"
 #include "scoreboard.h"
 #include "store.h"
