@@ -6,6 +6,8 @@ Usage: answer_order.py KINDS TRACE_FILE...  (KINDS: fcgi,scgi)
 
 The request opened a file of its tenant's data_dir ("sub/other", host fd
 N), which kvm-core closes at the VM's reset: close(N) is the reset.  The
+O_PATH open kvm-core makes first, to see the file's type, and its close
+are not the file's.  The
 request's end is, for FastCGI, the write of its FCGI_END_REQUEST record,
 for SCGI the close of the connection its answer ("Status: ...") went to.
 The order is the one the kernel saw the calls in, in one process: no
@@ -26,12 +28,13 @@ def decode(args):
 
 
 def calls(path):
-    """(name, first argument, string argument, result) of each call."""
+    """(name, first argument, string argument, result) of each call but
+    O_PATH opens."""
     out = []
     with open(path, errors="replace") as f:
         for line in f:
             m = CALL.match(line)
-            if m:
+            if m and "O_PATH" not in m.group(2):
                 first = m.group(2).split(",")[0].strip()
                 out.append((m.group(1), first, decode(m.group(2)),
                             int(m.group(3))))
